@@ -1,0 +1,1 @@
+"""Users, roles, sessions, password reset, sign-in throttling and personal API tokens."""

@@ -1,0 +1,104 @@
+"""Who is asking: the session cookie or a bearer token; role guards; CSRF protection."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.accounts import service
+from app.accounts.models import Role, User
+from app.core.db import SessionDep
+from app.core.errors import CsrfFailed, Forbidden, Unauthenticated
+from app.core.security import same
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def get_optional_user(request: Request, session: SessionDep) -> User | None:
+    """The signed-in user, or None; cached on the request."""
+    if hasattr(request.state, "user"):
+        return request.state.user
+    user = None
+    token = _bearer(request)
+    if token is not None:
+        user = service.user_for_token(session, token, request.app.state.clock())
+        if user is None:
+            raise Unauthenticated("The API token is invalid or has been revoked.")
+        request.state.auth = "token"
+    else:
+        uid, version = request.session.get("uid"), request.session.get("sv")
+        if isinstance(uid, int):
+            candidate = session.get(User, uid)
+            if candidate and candidate.is_active and candidate.session_version == version:
+                user = candidate
+            else:
+                request.session.pop("uid", None)
+        request.state.auth = "session" if user else None
+    request.state.user = user
+    return user
+
+
+def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+    if user is None:
+        raise Unauthenticated("Please sign in to continue.")
+    return user
+
+
+def require_author(user: Annotated[User, Depends(get_current_user)]) -> User:
+    if user.role not in (Role.author, Role.admin):
+        raise Forbidden("This page is for authors and administrators.")
+    return user
+
+
+def require_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
+    if user.role != Role.admin:
+        raise Forbidden("This page is for administrators.")
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
+AuthorUser = Annotated[User, Depends(require_author)]
+AdminUser = Annotated[User, Depends(require_admin)]
+
+
+async def csrf_protect(request: Request) -> None:
+    """Every state-changing request made with the session cookie carries the session's token."""
+    if request.method in SAFE_METHODS or _bearer(request) is not None:
+        return
+    expected = request.session.get("csrf")
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    if not expected or not sent or not same(expected, sent):
+        raise CsrfFailed(
+            "This form has expired or did not come from this site. Reload the page and try again."
+        )
+
+
+def sign_in_session(request: Request, user: User) -> None:
+    """Start a fresh session for the user (a new CSRF token too)."""
+    request.session.clear()
+    request.session.update({"uid": user.id, "sv": user.session_version})
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+async def api_csrf_protect(request: Request) -> None:
+    """The API takes bearer tokens freely; calls riding on a session cookie need the token too."""
+    if request.method in SAFE_METHODS or _bearer(request) is not None:
+        return
+    if "uid" not in request.session:
+        return
+    await csrf_protect(request)

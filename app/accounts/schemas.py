@@ -1,0 +1,86 @@
+"""What the pages and the API receive and return (never table rows that carry secrets)."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from app.accounts.models import Role
+
+
+def _no_control_chars(value: str) -> str:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _plain_name(value: str) -> str:
+    if any((ord(ch) < 32 and ch not in "\n") or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_plain_name),
+]
+Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
+TokenName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_no_control_chars),
+]
+
+
+class SignUp(BaseModel):
+    email: EmailStr = Field(max_length=320)
+    name: Name
+    password: Password
+
+
+class SignIn(BaseModel):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+
+
+class ProfileUpdate(BaseModel):
+    name: Name
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: Password
+
+
+class TokenCreate(BaseModel):
+    name: TokenName
+
+
+class TokenPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="The secret; shown once, never stored.")
+
+
+class UserAdminUpdate(BaseModel):
+    role: Role | None = None
+    is_active: bool | None = None

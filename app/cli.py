@@ -1,0 +1,153 @@
+"""The `wmi` command: serve, db, admin, audit, sweep, content, bank, simulate, calibrate."""
+
+import secrets
+import threading
+import time
+
+import typer
+from rich.console import Console
+from sqlmodel import Session
+
+from app.core.clock import utcnow
+from app.core.config import get_settings
+from app.core.db import make_engine, migrate
+
+cli = typer.Typer(help="WMI Certify: the certification platform of the Work Management Institute.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+db_cli = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
+admin_cli = typer.Typer(help="Administrator accounts.", no_args_is_help=True)
+audit_cli = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(admin_cli, name="admin")
+cli.add_typer(audit_cli, name="audit")
+console = Console()
+
+DEMO_ADMIN = "admin@wmi.example"
+
+
+def _session() -> Session:
+    return Session(make_engine(get_settings().database_url), expire_on_commit=False)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Migrate the database to a revision (default: the newest)."""
+    migrate(get_settings(), revision)
+    console.print(f"[green]Database at {revision}[/green]")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(...)) -> None:
+    """Migrate the database down to a revision."""
+    from alembic import command
+
+    from app.core.db import alembic_config
+
+    command.downgrade(alembic_config(get_settings().database_url), revision)
+    console.print(f"[yellow]Database at {revision}[/yellow]")
+
+
+@admin_cli.command("create")
+def admin_create(
+    email: str = typer.Option(..., prompt=True),
+    name: str = typer.Option("Administrator", prompt=True),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Create an administrator (or promote an existing account and set its password)."""
+    from app.accounts import service as accounts
+
+    if len(password) < 10:
+        raise typer.BadParameter("the password needs at least 10 characters")
+    migrate(get_settings())
+    with _session() as session:
+        user = accounts.ensure_admin(session=session, email=email, name=name, password=password,
+                                     now=utcnow())
+    console.print(f"[green]{user.email} is an administrator.[/green]")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain of the audit log; exit 1 when an entry was changed or removed."""
+    from app.core import audit
+
+    with _session() as session:
+        report = audit.verify(session)
+    if report.ok:
+        console.print(f"[green]Audit log intact: {report.entries} entries.[/green]")
+        return
+    for problem in report.problems:
+        console.print(f"[red]{problem}[/red]")
+    raise typer.Exit(1)
+
+
+def run_sweep(settings=None) -> dict:
+    """Deliver pending mail (and, as domains add them, expire attempts and send reminders)."""
+    from app.core import mail
+
+    settings = settings or get_settings()
+    with Session(make_engine(settings.database_url)) as session:
+        sent = mail.deliver_pending(session, settings, now=utcnow())
+    return {"mail": sent}
+
+
+@cli.command("sweep")
+def sweep() -> None:
+    """Run the periodic jobs once."""
+    console.print(run_sweep())
+
+
+def _ensure_demo_admin() -> None:
+    from app.accounts import service as accounts
+
+    with _session() as session:
+        if accounts.find_user(session, DEMO_ADMIN) is not None:
+            return
+        password = secrets.token_urlsafe(12)
+        accounts.ensure_admin(session=session, email=DEMO_ADMIN, name="Demo Administrator",
+                              password=password, now=utcnow())
+    console.rule("[bold]Demo administrator (shown once)")
+    console.print(f"  e-mail:   [bold]{DEMO_ADMIN}[/bold]\n  password: [bold]{password}[/bold]")
+    console.rule()
+
+
+def _sweeper(interval: int) -> None:
+    while True:
+        time.sleep(interval)
+        try:
+            run_sweep()
+        except Exception as exc:  # keep sweeping; report and go on
+            console.print(f"[red]sweep failed: {exc}[/red]")
+
+
+@cli.command("serve")
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    demo: bool = typer.Option(False, help="Create a demo administrator on first run."),
+) -> None:
+    """Migrate, load content and item banks, then serve the application."""
+    import uvicorn
+
+    settings = get_settings()
+    settings.ensure_secret_key()
+    migrate(settings)
+    load_all()
+    if demo:
+        _ensure_demo_admin()
+    threading.Thread(target=_sweeper, args=(settings.sweep_interval_seconds,), daemon=True).start()
+    console.print(f"Serving on [bold]http://{host}:{port}[/bold]")
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", proxy_headers=True)
+
+
+def load_all() -> None:
+    """Load content/ and question_banks/ into the database (idempotent)."""
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Settings: the one place that reads the environment (prefix WMI_)."""
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Every tunable of the platform, read from WMI_* variables or a .env file."""
+
+    model_config = SettingsConfigDict(env_prefix="WMI_", env_file=".env", extra="ignore")
+
+    var_dir: Path = ROOT / "var"
+    content_dir: Path = ROOT / "content"
+    banks_dir: Path = ROOT / "question_banks"
+    database_url: str = ""
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    cookie_secure: bool | None = None
+    session_max_age_seconds: int = 60 * 60 * 12
+    max_body_bytes: int = 1_000_000
+    login_max_failures: int = 5
+    login_window_seconds: int = 15 * 60
+    password_reset_ttl_seconds: int = 60 * 60
+    mail_from: str = "WMI Certify <no-reply@workmanagement.institute>"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    sweep_interval_seconds: int = 30
+    environment: str = Field(default="development", pattern="^(development|test|production)$")
+
+    @model_validator(mode="after")
+    def _derive(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'wmi.db'}"
+        if self.cookie_secure is None:
+            self.cookie_secure = self.base_url.startswith("https://")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def ensure_secret_key(self) -> str:
+        """Return the secret key, generating one into var/secret_key on first run."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        self.secret_key = path.read_text().strip()
+        return self.secret_key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own Settings instead)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Tracks, modules, lessons, progress, practice quizzes and readiness."""

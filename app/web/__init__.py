@@ -1,0 +1,1 @@
+"""Presentation: the one Jinja environment, templates, static files, error pages."""

@@ -1,0 +1,86 @@
+"""The one Jinja2 environment, its filters, flash messages, CSRF tokens and form helpers."""
+
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
+
+from app.core.clock import as_utc
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def _when(value: datetime | None, fmt: str = "%d %b %Y %H:%M UTC") -> str:
+    return as_utc(value).strftime(fmt) if value else ""
+
+
+def _date(value: datetime | None) -> str:
+    return as_utc(value).strftime("%d %B %Y") if value else ""
+
+
+templates.env.filters["when"] = _when
+templates.env.filters["date"] = _date
+templates.env.globals["site_name"] = "WMI Certify"
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return token
+
+
+def flash(request: Request, message: str, category: str = "info") -> None:
+    """A one-time message shown on the next page."""
+    request.session.setdefault("flash", []).append([category, message])
+    request.session["flash"] = request.session["flash"][-5:]
+
+
+def _pop_flashes(request: Request) -> list:
+    return request.session.pop("flash", []) if "session" in request.scope else []
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page with the signed-in user, flash messages and the CSRF token."""
+    ctx = dict(context or {})
+    ctx.setdefault("current_user", getattr(request.state, "user", None))
+    ctx["flashes"] = _pop_flashes(request)
+    ctx["csrf"] = csrf_token(request) if "session" in request.scope else ""
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def redirect(url: str, status_code: int = 303) -> RedirectResponse:
+    """A redirect after a form post (303, so the browser follows with GET)."""
+    return RedirectResponse(url, status_code=status_code)
+
+
+def validate_form(model: type[BaseModel], data: dict) -> tuple[BaseModel | None, dict[str, str]]:
+    """Validate form fields; on failure return field -> message for the page to show."""
+    try:
+        return model.model_validate(data), {}
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "form"
+            message = err["msg"].removeprefix("Value error, ")
+            errors.setdefault(field, message[0].upper() + message[1:])
+        return None, errors
+
+
+def safe_next(url: str | None, default: str = "/") -> str:
+    """Only local paths are followed after sign-in."""
+    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
+        return url
+    return default

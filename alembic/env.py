@@ -1,9 +1,9 @@
 """Alembic environment: the metadata of app.models, the URL of the settings (or of the caller)."""
 
-from alembic import context
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table on the metadata)
+from alembic import context
 from app.core.config import get_settings
 from app.core.db import make_engine
 

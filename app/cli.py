@@ -12,14 +12,21 @@ from app.core.clock import utcnow
 from app.core.config import get_settings
 from app.core.db import make_engine, migrate
 
-cli = typer.Typer(help="WMI Certify: the certification platform of the Work Management Institute.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+cli = typer.Typer(
+    help="WMI Certify: the certification platform of the Work Management Institute.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 db_cli = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 admin_cli = typer.Typer(help="Administrator accounts.", no_args_is_help=True)
 audit_cli = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(admin_cli, name="admin")
+content_cli = typer.Typer(help="Courses in content/.", no_args_is_help=True)
+bank_cli = typer.Typer(help="Item banks in question_banks/.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(content_cli, name="content")
+cli.add_typer(bank_cli, name="bank")
 console = Console()
 
 DEMO_ADMIN = "admin@wmi.example"
@@ -40,7 +47,6 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 def db_downgrade(revision: str = typer.Argument(...)) -> None:
     """Migrate the database down to a revision."""
     from alembic import command
-
     from app.core.db import alembic_config
 
     command.downgrade(alembic_config(get_settings().database_url), revision)
@@ -60,8 +66,9 @@ def admin_create(
         raise typer.BadParameter("the password needs at least 10 characters")
     migrate(get_settings())
     with _session() as session:
-        user = accounts.ensure_admin(session=session, email=email, name=name, password=password,
-                                     now=utcnow())
+        user = accounts.ensure_admin(
+            session=session, email=email, name=name, password=password, now=utcnow()
+        )
     console.print(f"[green]{user.email} is an administrator.[/green]")
 
 
@@ -78,6 +85,73 @@ def audit_verify() -> None:
     for problem in report.problems:
         console.print(f"[red]{problem}[/red]")
     raise typer.Exit(1)
+
+
+def _report(problems: list[str], summary: str) -> None:
+    for problem in problems:
+        console.print(problem, markup=False, highlight=False)
+    console.print(f"[{'red' if problems else 'green'}]{summary}; {len(problems)} problem(s)[/]")
+    if problems:
+        raise typer.Exit(1)
+
+
+@content_cli.command("check")
+def content_check() -> None:
+    """Validate content/: schema, references, objectives, sections, lengths, duplicates, links."""
+    from app.courses import checks
+
+    problems, tree = checks.run_checks(get_settings().content_dir)
+    lessons = sum(len(m.lessons) for t in tree.tracks.values() for m in t.modules)
+    _report(problems, f"{len(tree.tracks)} tracks, {lessons} lessons")
+
+
+@bank_cli.command("check")
+def bank_check() -> None:
+    """Validate question_banks/: schema, keys, duplicates, balance, counts, pools, sources."""
+    from app.itembank import checks
+
+    settings = get_settings()
+    problems, bank = checks.run_checks(settings.banks_dir, settings.content_dir)
+    _report(problems, f"{len(bank.items)} items")
+
+
+@bank_cli.command("stats")
+def bank_stats() -> None:
+    """Counts per track, pool, domain, level and status; key and option-length distributions."""
+    from rich.table import Table
+
+    from app.itembank import checks
+    from app.itembank.files import read_banks
+
+    for track, pools in checks.stats(read_banks(get_settings().banks_dir)).items():
+        table = Table(title=f"{track}")
+        for column in (
+            "pool",
+            "items",
+            "domains",
+            "levels",
+            "types",
+            "status",
+            "key A/B/C/D",
+            "key longest",
+            "option length (chars)",
+        ):
+            table.add_column(column)
+        for pool, s in pools.items():
+            chars = sorted(s["option_chars"]) or [0]
+            singles = max(1, s["singles"])
+            table.add_row(
+                pool,
+                str(s["items"]),
+                " ".join(f"{k}:{v}" for k, v in sorted(s["domain"].items())),
+                " ".join(f"{k}:{v}" for k, v in sorted(s["level"].items())),
+                " ".join(f"{k}:{v}" for k, v in sorted(s["type"].items())),
+                " ".join(f"{k}:{v}" for k, v in sorted(s["status"].items())),
+                " ".join(f"{s['key'][k] / singles:.0%}" for k in "ABCD"),
+                f"{s['key_longest'] / singles:.0%}",
+                f"min {chars[0]} · median {chars[len(chars) // 2]} · max {chars[-1]}",
+            )
+        console.print(table)
 
 
 def run_sweep(settings=None) -> dict:
@@ -103,8 +177,13 @@ def _ensure_demo_admin() -> None:
         if accounts.find_user(session, DEMO_ADMIN) is not None:
             return
         password = secrets.token_urlsafe(12)
-        accounts.ensure_admin(session=session, email=DEMO_ADMIN, name="Demo Administrator",
-                              password=password, now=utcnow())
+        accounts.ensure_admin(
+            session=session,
+            email=DEMO_ADMIN,
+            name="Demo Administrator",
+            password=password,
+            now=utcnow(),
+        )
     console.rule("[bold]Demo administrator (shown once)")
     console.print(f"  e-mail:   [bold]{DEMO_ADMIN}[/bold]\n  password: [bold]{password}[/bold]")
     console.rule()
@@ -137,12 +216,63 @@ def serve(
         _ensure_demo_admin()
     threading.Thread(target=_sweeper, args=(settings.sweep_interval_seconds,), daemon=True).start()
     console.print(f"Serving on [bold]http://{host}:{port}[/bold]")
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=True)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+    )
 
 
 def load_all() -> None:
     """Load content/ and question_banks/ into the database (idempotent)."""
+    from app.courses import service as courses
+    from app.itembank import service as itembank
+
+    settings = get_settings()
+    with _session() as session:
+        report = courses.load_content(session=session, root=settings.content_dir, now=utcnow())
+        console.print(
+            f"content: {report.tracks} tracks, {report.lessons} lessons, "
+            f"{report.new_versions} new versions, {report.retired} retired"
+        )
+        banks = itembank.load_banks(session=session, root=settings.banks_dir, now=utcnow())
+        console.print(
+            f"item banks: {banks.items} items, {banks.created} new, "
+            f"{banks.new_versions} new versions"
+        )
+    for problem in report.problems + banks.problems:
+        console.print(f"[yellow]skipped: {problem}[/yellow]", markup=True, highlight=False)
+
+
+@content_cli.command("load")
+def content_load() -> None:
+    """Load content/ into the database (idempotent; progress survives)."""
+    from app.courses import service as courses
+
+    settings = get_settings()
+    migrate(settings)
+    with _session() as session:
+        report = courses.load_content(session=session, root=settings.content_dir, now=utcnow())
+    console.print(
+        f"{report.tracks} tracks, {report.modules} modules, {report.lessons} lessons; "
+        f"{report.new_versions} new versions; {report.retired} retired"
+    )
+
+
+@bank_cli.command("load")
+def bank_load() -> None:
+    """Load question_banks/ into the database (an edited item becomes a new version)."""
+    from app.itembank import service as itembank
+
+    settings = get_settings()
+    migrate(settings)
+    with _session() as session:
+        report = itembank.load_banks(session=session, root=settings.banks_dir, now=utcnow())
+    console.print(f"{report.items} items; {report.created} new; {report.new_versions} new versions")
 
 
 def main() -> None:

@@ -15,6 +15,8 @@ from app.core.clock import Clock, utcnow
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
 from app.courses import router as courses_router
+from app.itembank import router as itembank_router
+from app.portal import router as portal_router
 from app.web import errors
 from app.web.middleware import BodyLimit, SecurityHeaders
 from app.web.templating import STATIC_DIR
@@ -68,7 +70,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "database": "ok"}
 
-    for module in (accounts_router, courses_router, admin_router):
+    for module in (accounts_router, courses_router, itembank_router, portal_router, admin_router):
         app.include_router(module.web)
         app.include_router(module.api)
     return app

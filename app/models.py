@@ -2,3 +2,5 @@
 
 from app.accounts.models import ApiToken, LoginAttempt, PasswordReset, User  # noqa: F401
 from app.core.models import AuditEntry, AuditHead, OutboxMessage  # noqa: F401
+from app.courses.models import Lesson, LessonProgress, LessonVersion, Module, Track  # noqa: F401
+from app.itembank.models import Item, ItemVersion, PracticeResponse  # noqa: F401

@@ -47,15 +47,34 @@ def pg_available() -> bool:
         return False
 
 
+def _build_template(settings: Settings) -> None:
+    """Migrate, then load the real content and item banks (as `wmi serve` does)."""
+    from app.core.db import make_engine
+    from app.courses import service as courses
+    from app.itembank import service as itembank
+
+    migrate(settings)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        courses.load_content(session=session, root=settings.content_dir, now=FakeClock()())
+        itembank.load_banks(session=session, root=settings.banks_dir, now=FakeClock()())
+    engine.dispose()
+
+
 def _base_settings(tmp_dir, url: str) -> Settings:
-    return Settings(var_dir=tmp_dir, database_url=url, secret_key="test-secret-key-" + "x" * 32,
-                    base_url="http://testserver", environment="test")
+    return Settings(
+        var_dir=tmp_dir,
+        database_url=url,
+        secret_key="test-secret-key-" + "x" * 32,
+        base_url="http://testserver",
+        environment="test",
+    )
 
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("tpl") / "template.db"
-    migrate(_base_settings(path.parent, f"sqlite:///{path}"))
+    _build_template(_base_settings(path.parent, f"sqlite:///{path}"))
     return path
 
 
@@ -69,7 +88,7 @@ def pg_template(tmp_path_factory):
     with _pg_admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
-    migrate(_base_settings(tmp_path_factory.mktemp("pgtpl"), f"{PG_BASE}/{name}"))
+    _build_template(_base_settings(tmp_path_factory.mktemp("pgtpl"), f"{PG_BASE}/{name}"))
     yield name
     with _pg_admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -35,8 +35,13 @@ def signup_page(request: Request, user: OptionalUser):
 
 
 @web.post("/signup")
-def signup(request: Request, session: SessionDep, email: FormStr = "", name: FormStr = "",
-           password: FormStr = ""):
+def signup(
+    request: Request,
+    session: SessionDep,
+    email: FormStr = "",
+    name: FormStr = "",
+    password: FormStr = "",
+):
     form = {"email": email, "name": name}
     data, errors = validate_form(schemas.SignUp, {**form, "password": password})
     if data is None:
@@ -44,8 +49,12 @@ def signup(request: Request, session: SessionDep, email: FormStr = "", name: For
     try:
         user = service.sign_up(session=session, data=data, now=_now(request))
     except AppError as exc:
-        return render(request, "accounts/signup.html",
-                      {"form": form, "errors": {"email": exc.message}}, exc.status_code)
+        return render(
+            request,
+            "accounts/signup.html",
+            {"form": form, "errors": {"email": exc.message}},
+            exc.status_code,
+        )
     sign_in_session(request, user)
     flash(request, f"Welcome, {user.name}. Your account is ready.", "success")
     return redirect("/dashboard")
@@ -59,19 +68,34 @@ def signin_page(request: Request, user: OptionalUser, next: str = "/dashboard"):
 
 
 @web.post("/signin")
-def signin(request: Request, session: SessionDep, email: FormStr = "", password: FormStr = "",
-           next: FormStr = "/dashboard"):
+def signin(
+    request: Request,
+    session: SessionDep,
+    email: FormStr = "",
+    password: FormStr = "",
+    next: FormStr = "/dashboard",
+):
     ctx = {"form": {"email": email}, "next": next}
     if not email or not password:
-        return render(request, "accounts/signin.html",
-                      {**ctx, "error": "Enter your e-mail address and password."}, 422)
+        return render(
+            request,
+            "accounts/signin.html",
+            {**ctx, "error": "Enter your e-mail address and password."},
+            422,
+        )
     try:
-        user = service.authenticate(session=session, email=email, password=password,
-                                    ip=client_ip(request), now=_now(request),
-                                    settings=request.app.state.settings)
+        user = service.authenticate(
+            session=session,
+            email=email,
+            password=password,
+            ip=client_ip(request),
+            now=_now(request),
+            settings=request.app.state.settings,
+        )
     except AppError as exc:
-        response = render(request, "accounts/signin.html", {**ctx, "error": exc.message},
-                          exc.status_code)
+        response = render(
+            request, "accounts/signin.html", {**ctx, "error": exc.message}, exc.status_code
+        )
         if "retry_after" in exc.extra:
             response.headers["Retry-After"] = str(exc.extra["retry_after"])
         return response
@@ -95,8 +119,9 @@ def forgot_page(request: Request):
 @web.post("/password/forgot")
 def forgot(request: Request, session: SessionDep, email: FormStr = ""):
     if email.strip():
-        service.request_password_reset(session=session, email=email, now=_now(request),
-                                       settings=request.app.state.settings)
+        service.request_password_reset(
+            session=session, email=email, now=_now(request), settings=request.app.state.settings
+        )
         request.app.state.deliver_mail()
     return render(request, "accounts/forgot.html", {"sent": True})
 
@@ -110,14 +135,20 @@ def reset_page(request: Request, token: str = ""):
 def reset(request: Request, session: SessionDep, token: FormStr = "", password: FormStr = ""):
     ctx = {"token": token}
     if len(password) < 10:
-        return render(request, "accounts/reset.html",
-                      {**ctx, "error": "Choose a password of at least 10 characters."}, 422)
+        return render(
+            request,
+            "accounts/reset.html",
+            {**ctx, "error": "Choose a password of at least 10 characters."},
+            422,
+        )
     try:
-        service.reset_password(session=session, token=token, new_password=password,
-                               now=_now(request))
+        service.reset_password(
+            session=session, token=token, new_password=password, now=_now(request)
+        )
     except AppError as exc:
-        return render(request, "accounts/reset.html", {**ctx, "error": exc.message},
-                      exc.status_code)
+        return render(
+            request, "accounts/reset.html", {**ctx, "error": exc.message}, exc.status_code
+        )
     request.session.clear()
     flash(request, "Your password has been changed. Sign in with the new one.", "success")
     return redirect("/signin")
@@ -126,8 +157,11 @@ def reset(request: Request, session: SessionDep, token: FormStr = "", password: 
 @web.get("/profile")
 def profile(request: Request, user: CurrentUser, session: SessionDep):
     tokens = [schemas.TokenPublic.model_validate(t) for t in service.list_tokens(session, user)]
-    return render(request, "accounts/profile.html",
-                  {"tokens": tokens, "errors": {}, "new_token": request.session.pop("new_token", None)})
+    return render(
+        request,
+        "accounts/profile.html",
+        {"tokens": tokens, "errors": {}, "new_token": request.session.pop("new_token", None)},
+    )
 
 
 @web.post("/profile")
@@ -142,15 +176,26 @@ def profile_update(request: Request, user: CurrentUser, session: SessionDep, nam
 
 
 @web.post("/profile/password")
-def profile_password(request: Request, user: CurrentUser, session: SessionDep,
-                     current_password: FormStr = "", new_password: FormStr = ""):
-    data, errors = validate_form(schemas.PasswordChange, {
-        "current_password": current_password, "new_password": new_password})
+def profile_password(
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    current_password: FormStr = "",
+    new_password: FormStr = "",
+):
+    data, errors = validate_form(
+        schemas.PasswordChange, {"current_password": current_password, "new_password": new_password}
+    )
     try:
         if data is None:
             raise AppError(next(iter(errors.values())))
-        user = service.change_password(session=session, user=user, current=current_password,
-                                       new=new_password, now=_now(request))
+        user = service.change_password(
+            session=session,
+            user=user,
+            current=current_password,
+            new=new_password,
+            now=_now(request),
+        )
     except AppError as exc:
         flash(request, f"Password not changed: {exc.message}", "error")
         return redirect("/profile")
@@ -166,8 +211,9 @@ def token_create(request: Request, user: CurrentUser, session: SessionDep, name:
         flash(request, f"Token not created: {errors.get('name', 'invalid name')}", "error")
         return redirect("/profile")
     try:
-        _, secret = service.create_token(session=session, user=user, name=data.name,
-                                         now=_now(request))
+        _, secret = service.create_token(
+            session=session, user=user, name=data.name, now=_now(request)
+        )
     except AppError as exc:
         flash(request, exc.message, "error")
         return redirect("/profile")
@@ -195,13 +241,16 @@ def api_tokens(user: CurrentUser, session: SessionDep):
 
 
 @api.post("/tokens", response_model=schemas.TokenCreated, status_code=201)
-def api_token_create(request: Request, data: schemas.TokenCreate, user: CurrentUser,
-                     session: SessionDep):
+def api_token_create(
+    request: Request, data: schemas.TokenCreate, user: CurrentUser, session: SessionDep
+):
     """Create a personal API token; the secret is in this response only."""
-    token, secret = service.create_token(session=session, user=user, name=data.name,
-                                         now=_now(request))
-    return schemas.TokenCreated(**schemas.TokenPublic.model_validate(token).model_dump(),
-                                token=secret)
+    token, secret = service.create_token(
+        session=session, user=user, name=data.name, now=_now(request)
+    )
+    return schemas.TokenCreated(
+        **schemas.TokenPublic.model_validate(token).model_dump(), token=secret
+    )
 
 
 @api.delete("/tokens/{token_id}", response_model=schemas.TokenPublic)

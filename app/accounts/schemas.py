@@ -21,12 +21,14 @@ def _plain_name(value: str) -> str:
 
 
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     AfterValidator(_plain_name),
 ]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
 TokenName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
     AfterValidator(_no_control_chars),
 ]
 

@@ -53,11 +53,16 @@ def _create_user(session: Session, *, email: str, name: str, password: str, role
 def sign_up(*, session: Session, data: SignUp, now: datetime) -> User:
     """Create a learner account."""
     user = _create_user(
-        session, email=data.email, name=data.name, password=data.password,
-        role=Role.learner, now=now,
+        session,
+        email=data.email,
+        name=data.name,
+        password=data.password,
+        role=Role.learner,
+        now=now,
     )
-    audit.record(session, action="account.signup", at=now, actor_id=user.id,
-                 subject=f"user:{user.id}")
+    audit.record(
+        session, action="account.signup", at=now, actor_id=user.id, subject=f"user:{user.id}"
+    )
     session.commit()
     return user
 
@@ -98,14 +103,25 @@ def authenticate(
         burn_password_check(password)
     session.add(LoginAttempt(email=email, ip=ip, at=to_db(now), success=ok))
     if not ok or not user.is_active:
-        audit.record(session, action="account.signin_failed", at=now,
-                     subject=f"email:{email}", data={"ip": ip})
+        audit.record(
+            session,
+            action="account.signin_failed",
+            at=now,
+            subject=f"email:{email}",
+            data={"ip": ip},
+        )
         session.commit()
         if ok and not user.is_active:
             raise Forbidden("This account has been deactivated. Contact the Institute.")
         raise InvalidInput("The e-mail address or password is not correct.")
-    audit.record(session, action="account.signin", at=now, actor_id=user.id,
-                 subject=f"user:{user.id}", data={"ip": ip})
+    audit.record(
+        session,
+        action="account.signin",
+        at=now,
+        actor_id=user.id,
+        subject=f"user:{user.id}",
+        data={"ip": ip},
+    )
     session.commit()
     return user
 
@@ -118,20 +134,34 @@ def request_password_reset(
     if user is None or not user.is_active:
         return
     token = new_token()
-    session.add(PasswordReset(
-        user_id=user.id, token_hash=token_digest(token), created_at=to_db(now),
-        expires_at=to_db(now + timedelta(seconds=settings.password_reset_ttl_seconds)),
-    ))
+    session.add(
+        PasswordReset(
+            user_id=user.id,
+            token_hash=token_digest(token),
+            created_at=to_db(now),
+            expires_at=to_db(now + timedelta(seconds=settings.password_reset_ttl_seconds)),
+        )
+    )
     link = f"{settings.base_url.rstrip('/')}/password/reset?token={token}"
     mail.queue(
-        session, to=user.email, subject="Reset your WMI Certify password", kind="password_reset",
+        session,
+        to=user.email,
+        subject="Reset your WMI Certify password",
+        kind="password_reset",
         at=now,
-        body=(f"Hello {user.name},\n\nTo choose a new password, open this link within "
-              f"{settings.password_reset_ttl_seconds // 60} minutes:\n{link}\n\n"
-              "If you did not ask for this, ignore this message."),
+        body=(
+            f"Hello {user.name},\n\nTo choose a new password, open this link within "
+            f"{settings.password_reset_ttl_seconds // 60} minutes:\n{link}\n\n"
+            "If you did not ask for this, ignore this message."
+        ),
     )
-    audit.record(session, action="account.password_reset_requested", at=now,
-                 actor_id=user.id, subject=f"user:{user.id}")
+    audit.record(
+        session,
+        action="account.password_reset_requested",
+        at=now,
+        actor_id=user.id,
+        subject=f"user:{user.id}",
+    )
     session.commit()
 
 
@@ -147,8 +177,13 @@ def reset_password(*, session: Session, token: str, new_password: str, now: date
     user.password_hash = hash_password(new_password)
     user.session_version += 1
     session.add_all([reset, user])
-    audit.record(session, action="account.password_reset", at=now, actor_id=user.id,
-                 subject=f"user:{user.id}")
+    audit.record(
+        session,
+        action="account.password_reset",
+        at=now,
+        actor_id=user.id,
+        subject=f"user:{user.id}",
+    )
     session.commit()
     return user
 
@@ -156,23 +191,31 @@ def reset_password(*, session: Session, token: str, new_password: str, now: date
 def update_profile(*, session: Session, user: User, name: str, now: datetime) -> User:
     user.name = name
     session.add(user)
-    audit.record(session, action="account.profile_updated", at=now, actor_id=user.id,
-                 subject=f"user:{user.id}")
+    audit.record(
+        session,
+        action="account.profile_updated",
+        at=now,
+        actor_id=user.id,
+        subject=f"user:{user.id}",
+    )
     session.commit()
     return user
 
 
-def change_password(
-    *, session: Session, user: User, current: str, new: str, now: datetime
-) -> User:
+def change_password(*, session: Session, user: User, current: str, new: str, now: datetime) -> User:
     """Change the password after checking the current one; other sessions are signed out."""
     if not verify_password(current, user.password_hash):
         raise InvalidInput("The current password is not correct.")
     user.password_hash = hash_password(new)
     user.session_version += 1
     session.add(user)
-    audit.record(session, action="account.password_changed", at=now, actor_id=user.id,
-                 subject=f"user:{user.id}")
+    audit.record(
+        session,
+        action="account.password_changed",
+        at=now,
+        actor_id=user.id,
+        subject=f"user:{user.id}",
+    )
     session.commit()
     return user
 
@@ -180,18 +223,30 @@ def change_password(
 def create_token(*, session: Session, user: User, name: str, now: datetime):
     """A personal API token; the secret is returned once and only its digest is kept."""
     active = session.exec(
-        select(func.count()).select_from(ApiToken).where(
-            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        select(func.count())
+        .select_from(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ).one()
     if active >= 20:
         raise Conflict("You already have 20 active tokens; revoke one first.")
     secret = new_token("wmi_")
-    token = ApiToken(user_id=user.id, name=name, token_hash=token_digest(secret),
-                     prefix=secret[:10], created_at=to_db(now))
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=token_digest(secret),
+        prefix=secret[:10],
+        created_at=to_db(now),
+    )
     session.add(token)
     session.flush()
-    audit.record(session, action="token.create", at=now, actor_id=user.id,
-                 subject=f"token:{token.id}", data={"name": name})
+    audit.record(
+        session,
+        action="token.create",
+        at=now,
+        actor_id=user.id,
+        subject=f"token:{token.id}",
+        data={"name": name},
+    )
     session.commit()
     return token, secret
 
@@ -208,8 +263,9 @@ def revoke_token(*, session: Session, user: User, token_id: int, now: datetime) 
     if token.revoked_at is None:
         token.revoked_at = to_db(now)
         session.add(token)
-        audit.record(session, action="token.revoke", at=now, actor_id=user.id,
-                     subject=f"token:{token.id}")
+        audit.record(
+            session, action="token.revoke", at=now, actor_id=user.id, subject=f"token:{token.id}"
+        )
     session.commit()
     return token
 
@@ -236,7 +292,9 @@ def search_users(session: Session, *, q: str = "", limit: int = 50, offset: int 
     query = select(User)
     if q:
         like = f"%{q.strip().lower()}%"
-        query = query.where(or_(func.lower(User.email).like(like), func.lower(User.name).like(like)))
+        query = query.where(
+            or_(func.lower(User.email).like(like), func.lower(User.name).like(like))
+        )
     return list(session.exec(query.order_by(User.id.desc()).offset(offset).limit(limit)))
 
 
@@ -248,8 +306,14 @@ def set_role(*, session: Session, actor: User, user_id: int, role: Role, now: da
     old = user.role
     user.role = role.value
     session.add(user)
-    audit.record(session, action="account.role_changed", at=now, actor_id=actor.id,
-                 subject=f"user:{user.id}", data={"from": old, "to": role.value})
+    audit.record(
+        session,
+        action="account.role_changed",
+        at=now,
+        actor_id=actor.id,
+        subject=f"user:{user.id}",
+        data={"from": old, "to": role.value},
+    )
     session.commit()
     return user
 
@@ -263,8 +327,13 @@ def set_active(*, session: Session, actor: User, user_id: int, active: bool, now
         user.is_active = active
         user.session_version += 1
         session.add(user)
-        audit.record(session, action="account.reactivated" if active else "account.deactivated",
-                     at=now, actor_id=actor.id, subject=f"user:{user.id}")
+        audit.record(
+            session,
+            action="account.reactivated" if active else "account.deactivated",
+            at=now,
+            actor_id=actor.id,
+            subject=f"user:{user.id}",
+        )
     session.commit()
     return user
 
@@ -273,8 +342,9 @@ def ensure_admin(*, session: Session, email: str, name: str, password: str, now:
     """Create an administrator, or promote and reset an existing account (the CLI)."""
     user = find_user(session, email)
     if user is None:
-        user = _create_user(session, email=email, name=name, password=password,
-                            role=Role.admin, now=now)
+        user = _create_user(
+            session, email=email, name=name, password=password, role=Role.admin, now=now
+        )
     else:
         user.role, user.is_active = Role.admin.value, True
         user.password_hash = hash_password(password)

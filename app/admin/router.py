@@ -14,10 +14,16 @@ from app.core.db import SessionDep
 from app.core.errors import InvalidInput
 from app.web.templating import flash, redirect, render
 
-web = APIRouter(prefix="/admin", include_in_schema=False,
-                dependencies=[Depends(require_admin), Depends(csrf_protect)])
-api = APIRouter(prefix="/api/v1/admin", tags=["admin"],
-                dependencies=[Depends(require_admin), Depends(api_csrf_protect)])
+web = APIRouter(
+    prefix="/admin",
+    include_in_schema=False,
+    dependencies=[Depends(require_admin), Depends(csrf_protect)],
+)
+api = APIRouter(
+    prefix="/api/v1/admin",
+    tags=["admin"],
+    dependencies=[Depends(require_admin), Depends(api_csrf_protect)],
+)
 
 Search = Annotated[str, Query(max_length=200)]
 Page = Annotated[int, Query(ge=0, le=100_000)]
@@ -31,35 +37,52 @@ def dashboard(request: Request, session: SessionDep):
 
 @web.get("/users")
 def users(request: Request, session: SessionDep, q: Search = "", page: Page = 0):
-    rows = [schemas.UserPublic.model_validate(u)
-            for u in service.users(session, q=q, limit=50, offset=page * 50)]
-    return render(request, "admin/users.html", {"users": rows, "q": q, "page": page,
-                                                "roles": [r.value for r in Role]})
+    rows = [
+        schemas.UserPublic.model_validate(u)
+        for u in service.users(session, q=q, limit=50, offset=page * 50)
+    ]
+    return render(
+        request,
+        "admin/users.html",
+        {"users": rows, "q": q, "page": page, "roles": [r.value for r in Role]},
+    )
 
 
 @web.post("/users/{user_id}/role")
-def change_role(request: Request, user_id: int, admin: AdminUser, session: SessionDep,
-                role: Annotated[str, Form(max_length=20)] = ""):
+def change_role(
+    request: Request,
+    user_id: int,
+    admin: AdminUser,
+    session: SessionDep,
+    role: Annotated[str, Form(max_length=20)] = "",
+):
     if role not in {r.value for r in Role}:
         raise InvalidInput("Choose a role: learner, author or admin.")
-    user = accounts.set_role(session=session, actor=admin, user_id=user_id, role=Role(role),
-                             now=request.app.state.clock())
+    user = accounts.set_role(
+        session=session,
+        actor=admin,
+        user_id=user_id,
+        role=Role(role),
+        now=request.app.state.clock(),
+    )
     flash(request, f"{user.email} is now {role}.", "success")
     return redirect("/admin/users")
 
 
 @web.post("/users/{user_id}/deactivate")
 def deactivate(request: Request, user_id: int, admin: AdminUser, session: SessionDep):
-    user = accounts.set_active(session=session, actor=admin, user_id=user_id, active=False,
-                               now=request.app.state.clock())
+    user = accounts.set_active(
+        session=session, actor=admin, user_id=user_id, active=False, now=request.app.state.clock()
+    )
     flash(request, f"{user.email} has been deactivated.", "success")
     return redirect("/admin/users")
 
 
 @web.post("/users/{user_id}/reactivate")
 def reactivate(request: Request, user_id: int, admin: AdminUser, session: SessionDep):
-    user = accounts.set_active(session=session, actor=admin, user_id=user_id, active=True,
-                               now=request.app.state.clock())
+    user = accounts.set_active(
+        session=session, actor=admin, user_id=user_id, active=True, now=request.app.state.clock()
+    )
     flash(request, f"{user.email} has been reactivated.", "success")
     return redirect("/admin/users")
 
@@ -72,8 +95,11 @@ def outbox(request: Request, session: SessionDep):
 @web.get("/audit")
 def audit_log(request: Request, session: SessionDep, action: Search = "", page: Page = 0):
     rows = service.audit_page(session, action=action, limit=100, offset=page * 100)
-    return render(request, "admin/audit.html", {"rows": rows, "action": action, "page": page,
-                                                "chain": service.verify_audit(session)})
+    return render(
+        request,
+        "admin/audit.html",
+        {"rows": rows, "action": action, "page": page, "chain": service.verify_audit(session)},
+    )
 
 
 class ChainStatus(BaseModel):
@@ -89,17 +115,24 @@ def api_users(session: SessionDep, q: Search = "", page: Page = 0):
 
 
 @api.patch("/users/{user_id}", response_model=schemas.UserPublic)
-def api_user_update(request: Request, user_id: int, data: schemas.UserAdminUpdate,
-                    admin: AdminUser, session: SessionDep):
+def api_user_update(
+    request: Request,
+    user_id: int,
+    data: schemas.UserAdminUpdate,
+    admin: AdminUser,
+    session: SessionDep,
+):
     """Change a user's role or deactivate / reactivate the account."""
     now = request.app.state.clock()
     user = accounts.get_user(session, user_id)
     if data.role is not None:
-        user = accounts.set_role(session=session, actor=admin, user_id=user_id, role=data.role,
-                                 now=now)
+        user = accounts.set_role(
+            session=session, actor=admin, user_id=user_id, role=data.role, now=now
+        )
     if data.is_active is not None:
-        user = accounts.set_active(session=session, actor=admin, user_id=user_id,
-                                   active=data.is_active, now=now)
+        user = accounts.set_active(
+            session=session, actor=admin, user_id=user_id, active=data.is_active, now=now
+        )
     return user
 
 

@@ -13,8 +13,17 @@ def audit_page(session: Session, *, action: str = "", limit: int = 100, offset: 
     entries = audit.recent(session, limit=limit, offset=offset, action=action)
     rows = []
     for e in entries:
-        rows.append({"seq": e.seq, "at": e.at, "actor_id": e.actor_id, "action": e.action,
-                     "subject": e.subject, "data": json.loads(e.data or "{}"), "hash": e.hash})
+        rows.append(
+            {
+                "seq": e.seq,
+                "at": e.at,
+                "actor_id": e.actor_id,
+                "action": e.action,
+                "subject": e.subject,
+                "data": json.loads(e.data or "{}"),
+                "hash": e.hash,
+            }
+        )
     return rows
 
 

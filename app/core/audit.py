@@ -51,9 +51,7 @@ def record(
         hash=digest,
     )
     session.add(entry)
-    session.execute(
-        text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": digest}
-    )
+    session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": digest})
     session.flush()
     return entry
 

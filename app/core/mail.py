@@ -18,7 +18,9 @@ def queue(
     session: Session, *, to: str, subject: str, body: str, at: datetime, kind: str = "general"
 ) -> OutboxMessage:
     """Add a message to the outbox in the caller's transaction."""
-    message = OutboxMessage(created_at=to_db(at), to_address=to, subject=subject, body=body, kind=kind)
+    message = OutboxMessage(
+        created_at=to_db(at), to_address=to, subject=subject, body=body, kind=kind
+    )
     session.add(message)
     session.flush()
     return message

@@ -14,13 +14,29 @@ from app.web.templating import redirect, render
 log = logging.getLogger("wmi.errors")
 
 TITLES = {
-    400: "Bad request", 401: "Sign-in required", 403: "Not allowed", 404: "Page not found",
-    405: "Method not allowed", 409: "Conflict", 413: "Request too large",
-    422: "Check what you entered", 429: "Too many attempts", 500: "Something went wrong",
+    400: "Bad request",
+    401: "Sign-in required",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    422: "Check what you entered",
+    429: "Too many attempts",
+    500: "Something went wrong",
 }
-CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid_input",
-         429: "too_many_requests", 500: "server_error"}
+CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid_input",
+    429: "too_many_requests",
+    500: "server_error",
+}
 
 
 def wants_json(request: Request) -> bool:
@@ -30,16 +46,31 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def error_response(request: Request, status: int, message: str, code: str | None = None,
-                   details: list | None = None, extra: dict | None = None):
+def error_response(
+    request: Request,
+    status: int,
+    message: str,
+    code: str | None = None,
+    details: list | None = None,
+    extra: dict | None = None,
+):
     code = code or CODES.get(status, "error")
     if wants_json(request):
         body = {"error": {"code": code, "message": message, **(extra or {})}}
         if details:
             body["error"]["details"] = details
         return JSONResponse(body, status_code=status)
-    return render(request, "error.html", {"status": status, "title": TITLES.get(status, "Error"),
-                                          "message": message, "details": details or []}, status)
+    return render(
+        request,
+        "error.html",
+        {
+            "status": status,
+            "title": TITLES.get(status, "Error"),
+            "message": message,
+            "details": details or [],
+        },
+        status,
+    )
 
 
 async def app_error(request: Request, exc: AppError):
@@ -52,10 +83,15 @@ async def app_error(request: Request, exc: AppError):
 
 
 async def http_error(request: Request, exc: StarletteHTTPException):
-    messages = {404: "There is nothing at this address.",
-                405: "This address does not accept that kind of request."}
-    message = exc.detail if isinstance(exc.detail, str) and exc.status_code not in messages \
+    messages = {
+        404: "There is nothing at this address.",
+        405: "This address does not accept that kind of request.",
+    }
+    message = (
+        exc.detail
+        if isinstance(exc.detail, str) and exc.status_code not in messages
         else messages.get(exc.status_code, str(exc.detail))
+    )
     response = error_response(request, exc.status_code, message)
     for key, value in (exc.headers or {}).items():
         response.headers[key] = value
@@ -73,8 +109,12 @@ async def validation_error(request: Request, exc: RequestValidationError):
 
 async def server_error(request: Request, exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(request, 500, "An unexpected error occurred. It has been logged; "
-                          "nothing you submitted before this page was lost.")
+    return error_response(
+        request,
+        500,
+        "An unexpected error occurred. It has been logged; "
+        "nothing you submitted before this page was lost.",
+    )
 
 
 def install(app: FastAPI) -> None:

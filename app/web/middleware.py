@@ -74,10 +74,21 @@ class BodyLimit:
             await self._reject(send)
 
     async def _reject(self, send):
-        body = json.dumps({"error": {"code": "too_large", "message":
-                                     f"The request body is larger than {self.max_bytes} bytes."}})
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json")]})
+        body = json.dumps(
+            {
+                "error": {
+                    "code": "too_large",
+                    "message": f"The request body is larger than {self.max_bytes} bytes.",
+                }
+            }
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": body.encode()})
 
 

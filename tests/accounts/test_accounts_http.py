@@ -11,8 +11,15 @@ from tests.factories.accounts import PASSWORD, csrf, csrf_from, make_token, make
 
 def test_sign_up_signs_in_and_is_audited(client, session):
     token = csrf_from(client.get("/signup").text)
-    r = client.post("/signup", data={"email": "Ada@Example.org", "name": "Ada Lovelace",
-                                     "password": "a long password", "csrf_token": token})
+    r = client.post(
+        "/signup",
+        data={
+            "email": "Ada@Example.org",
+            "name": "Ada Lovelace",
+            "password": "a long password",
+            "csrf_token": token,
+        },
+    )
     assert r.status_code == 303 and r.headers["location"] == "/dashboard"
     page = client.get("/dashboard")
     assert page.status_code == 200 and "Ada Lovelace" in page.text
@@ -24,8 +31,10 @@ def test_sign_up_signs_in_and_is_audited(client, session):
 
 def test_sign_up_rejects_bad_input_with_messages(client):
     token = csrf_from(client.get("/signup").text)
-    r = client.post("/signup", data={"email": "not-an-email", "name": "", "password": "short",
-                                     "csrf_token": token})
+    r = client.post(
+        "/signup",
+        data={"email": "not-an-email", "name": "", "password": "short", "csrf_token": token},
+    )
     assert r.status_code == 422
     assert "valid email" in r.text.lower()
     assert "at least 10 characters" in r.text
@@ -34,8 +43,15 @@ def test_sign_up_rejects_bad_input_with_messages(client):
 def test_duplicate_sign_up_is_a_conflict(client, session):
     user = make_user(session)
     token = csrf_from(client.get("/signup").text)
-    r = client.post("/signup", data={"email": user.email.upper(), "name": "X",
-                                     "password": "another password", "csrf_token": token})
+    r = client.post(
+        "/signup",
+        data={
+            "email": user.email.upper(),
+            "name": "X",
+            "password": "another password",
+            "csrf_token": token,
+        },
+    )
     assert r.status_code == 409 and "already exists" in r.text
 
 
@@ -53,24 +69,29 @@ def test_wrong_password_then_throttled_then_window_passes(client, session, clock
     user = make_user(session)
     token = csrf_from(client.get("/signin").text)
     for _ in range(5):
-        r = client.post("/signin", data={"email": user.email, "password": "wrong password!",
-                                         "csrf_token": token})
+        r = client.post(
+            "/signin",
+            data={"email": user.email, "password": "wrong password!", "csrf_token": token},
+        )
         assert r.status_code == 422 and "not correct" in r.text
-    r = client.post("/signin", data={"email": user.email, "password": PASSWORD,
-                                     "csrf_token": token})
+    r = client.post(
+        "/signin", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
     assert r.status_code == 429 and "Too many failed sign-ins" in r.text
     assert int(r.headers["retry-after"]) > 0
     clock.advance(minutes=16)
-    r = client.post("/signin", data={"email": user.email, "password": PASSWORD,
-                                     "csrf_token": token})
+    r = client.post(
+        "/signin", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
     assert r.status_code == 303
 
 
 def test_deactivated_user_cannot_sign_in(client, session):
     user = make_user(session, is_active=False)
     token = csrf_from(client.get("/signin").text)
-    r = client.post("/signin", data={"email": user.email, "password": PASSWORD,
-                                     "csrf_token": token})
+    r = client.post(
+        "/signin", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
     assert r.status_code == 403 and "deactivated" in r.text
 
 
@@ -79,15 +100,20 @@ def test_password_reset_by_mailed_token(client, session, clock):
     token = csrf_from(client.get("/password/forgot").text)
     r = client.post("/password/forgot", data={"email": user.email, "csrf_token": token})
     assert r.status_code == 200 and "If an account exists" in r.text
-    message = session.exec(select(OutboxMessage).where(
-        OutboxMessage.to_address == user.email)).one()
+    message = session.exec(
+        select(OutboxMessage).where(OutboxMessage.to_address == user.email)
+    ).one()
     assert message.status == "logged"
     reset_token = re.search(r"token=([\w\-]+)", message.body).group(1)
-    r = client.post("/password/reset", data={"token": reset_token, "password": "brand new secret",
-                                             "csrf_token": token})
+    r = client.post(
+        "/password/reset",
+        data={"token": reset_token, "password": "brand new secret", "csrf_token": token},
+    )
     assert r.status_code == 303
-    r = client.post("/password/reset", data={"token": reset_token, "password": "another secret!",
-                                             "csrf_token": csrf(client)})
+    r = client.post(
+        "/password/reset",
+        data={"token": reset_token, "password": "another secret!", "csrf_token": csrf(client)},
+    )
     assert r.status_code == 422 and "invalid or has expired" in r.text
     sign_in(client, user, "brand new secret")
 
@@ -98,8 +124,14 @@ def test_reset_token_expires(client, session, clock):
     client.post("/password/forgot", data={"email": user.email, "csrf_token": token})
     body = session.exec(select(OutboxMessage.body)).one()
     clock.advance(hours=2)
-    r = client.post("/password/reset", data={"token": re.search(r"token=([\w\-]+)", body)[1],
-                                             "password": "brand new secret", "csrf_token": token})
+    r = client.post(
+        "/password/reset",
+        data={
+            "token": re.search(r"token=([\w\-]+)", body)[1],
+            "password": "brand new secret",
+            "csrf_token": token,
+        },
+    )
     assert r.status_code == 422
 
 
@@ -117,9 +149,14 @@ def test_password_change_signs_out_other_sessions(app, client, session):
     sign_in(client, user)
     with TestClient(app, follow_redirects=False) as other:
         sign_in(other, user)
-        r = client.post("/profile/password", data={"current_password": PASSWORD,
-                                                   "new_password": "a newer password",
-                                                   "csrf_token": csrf(client)})
+        r = client.post(
+            "/profile/password",
+            data={
+                "current_password": PASSWORD,
+                "new_password": "a newer password",
+                "csrf_token": csrf(client),
+            },
+        )
         assert r.status_code == 303
         assert client.get("/profile").status_code == 200
         assert other.get("/profile").status_code == 303
@@ -183,7 +220,9 @@ def test_token_page_shows_secret_once(client, session):
     assert r.status_code == 303
     page = client.get("/profile").text
     secret = re.search(r'data-testid="new-token">([^<]+)<', page).group(1)
-    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    assert (
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    )
     assert secret not in client.get("/profile").text
 
 
@@ -200,7 +239,14 @@ def test_one_user_cannot_revoke_anothers_token(client, session):
     alice, bob = make_user(session), make_user(session)
     bob_token = make_token(session, bob)
     alice_token = make_token(session, alice)
-    bob_id = client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {bob_token}"}).json()[0]["id"]
-    r = client.delete(f"/api/v1/tokens/{bob_id}", headers={"Authorization": f"Bearer {alice_token}"})
+    bob_id = client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {bob_token}"}).json()[
+        0
+    ]["id"]
+    r = client.delete(
+        f"/api/v1/tokens/{bob_id}", headers={"Authorization": f"Bearer {alice_token}"}
+    )
     assert r.status_code == 404
-    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {bob_token}"}).status_code == 200
+    assert (
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer {bob_token}"}).status_code
+        == 200
+    )

@@ -33,8 +33,15 @@ def make_user(session: Session, **overrides) -> User:
 
 def make_token(session: Session, user: User, name: str = "test") -> str:
     secret = new_token("wmi_")
-    session.add(ApiToken(user_id=user.id, name=name, token_hash=token_digest(secret),
-                         prefix=secret[:10], created_at=utcnow()))
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            name=name,
+            token_hash=token_digest(secret),
+            prefix=secret[:10],
+            created_at=utcnow(),
+        )
+    )
     session.commit()
     return secret
 
@@ -55,7 +62,8 @@ def csrf(client) -> str:
 
 def sign_in(client, user: User, password: str = PASSWORD):
     token = csrf_from(client.get("/signin").text)
-    response = client.post("/signin", data={"email": user.email, "password": password,
-                                            "csrf_token": token})
+    response = client.post(
+        "/signin", data={"email": user.email, "password": password, "csrf_token": token}
+    )
     assert response.status_code == 303, response.text
     return response

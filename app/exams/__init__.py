@@ -1,0 +1,1 @@
+"""Eligibility, accommodations, adaptive attempts, results and appeals."""

@@ -1,0 +1,1 @@
+"""Items and their versions, pools, blueprint, quality checks and statistics."""

@@ -1,0 +1,1 @@
+"""The learner's home: composes progress (courses), readiness (itembank), exams and certificates."""

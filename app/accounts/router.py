@@ -15,6 +15,7 @@ from app.accounts.deps import (
 )
 from app.core.db import SessionDep
 from app.core.errors import AppError
+from app.web.params import Id
 from app.web.templating import flash, redirect, render, safe_next, validate_form
 
 web = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -222,7 +223,7 @@ def token_create(request: Request, user: CurrentUser, session: SessionDep, name:
 
 
 @web.post("/profile/tokens/{token_id}/revoke")
-def token_revoke(request: Request, token_id: int, user: CurrentUser, session: SessionDep):
+def token_revoke(request: Request, token_id: Id, user: CurrentUser, session: SessionDep):
     service.revoke_token(session=session, user=user, token_id=token_id, now=_now(request))
     flash(request, "The token has been revoked.", "success")
     return redirect("/profile#tokens")
@@ -254,6 +255,6 @@ def api_token_create(
 
 
 @api.delete("/tokens/{token_id}", response_model=schemas.TokenPublic)
-def api_token_revoke(request: Request, token_id: int, user: CurrentUser, session: SessionDep):
+def api_token_revoke(request: Request, token_id: Id, user: CurrentUser, session: SessionDep):
     """Revoke one of your tokens."""
     return service.revoke_token(session=session, user=user, token_id=token_id, now=_now(request))

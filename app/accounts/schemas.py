@@ -3,34 +3,18 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from app.accounts.models import Role
 
+# Printable text with at least one visible character; names may hold line breaks, nothing else
+# below U+0020 (control characters break signatures and e-mail headers downstream).
+NAME_PATTERN = r"^[^\x00-\x09\x0b-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x09\x0b-\x1f\x7f]*$"
+LINE_PATTERN = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
 
-def _no_control_chars(value: str) -> str:
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _plain_name(value: str) -> str:
-    if any((ord(ch) < 32 and ch not in "\n") or ord(ch) == 127 for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_plain_name),
-]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NAME_PATTERN)]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
-TokenName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_no_control_chars),
-]
+TokenName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=LINE_PATTERN)]
 
 
 class SignUp(BaseModel):

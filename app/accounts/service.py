@@ -129,7 +129,7 @@ def authenticate(
 def request_password_reset(
     *, session: Session, email: str, now: datetime, settings: Settings
 ) -> None:
-    """E-mail a single-use reset link when the account exists (the answer is the same either way)."""
+    """E-mail a single-use reset link if the account exists (the answer is the same either way)."""
     user = find_user(session, email)
     if user is None or not user.is_active:
         return

@@ -12,6 +12,7 @@ from app.accounts.models import Role
 from app.admin import service
 from app.core.db import SessionDep
 from app.core.errors import InvalidInput
+from app.web.params import Id
 from app.web.templating import flash, redirect, render
 
 web = APIRouter(
@@ -51,7 +52,7 @@ def users(request: Request, session: SessionDep, q: Search = "", page: Page = 0)
 @web.post("/users/{user_id}/role")
 def change_role(
     request: Request,
-    user_id: int,
+    user_id: Id,
     admin: AdminUser,
     session: SessionDep,
     role: Annotated[str, Form(max_length=20)] = "",
@@ -70,7 +71,7 @@ def change_role(
 
 
 @web.post("/users/{user_id}/deactivate")
-def deactivate(request: Request, user_id: int, admin: AdminUser, session: SessionDep):
+def deactivate(request: Request, user_id: Id, admin: AdminUser, session: SessionDep):
     user = accounts.set_active(
         session=session, actor=admin, user_id=user_id, active=False, now=request.app.state.clock()
     )
@@ -79,7 +80,7 @@ def deactivate(request: Request, user_id: int, admin: AdminUser, session: Sessio
 
 
 @web.post("/users/{user_id}/reactivate")
-def reactivate(request: Request, user_id: int, admin: AdminUser, session: SessionDep):
+def reactivate(request: Request, user_id: Id, admin: AdminUser, session: SessionDep):
     user = accounts.set_active(
         session=session, actor=admin, user_id=user_id, active=True, now=request.app.state.clock()
     )
@@ -117,7 +118,7 @@ def api_users(session: SessionDep, q: Search = "", page: Page = 0):
 @api.patch("/users/{user_id}", response_model=schemas.UserPublic)
 def api_user_update(
     request: Request,
-    user_id: int,
+    user_id: Id,
     data: schemas.UserAdminUpdate,
     admin: AdminUser,
     session: SessionDep,

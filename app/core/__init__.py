@@ -1,1 +1,1 @@
-"""Cross-cutting infrastructure: settings, database, security primitives, errors, audit log, mail."""
+"""Cross-cutting infrastructure: settings, database, security, errors, audit log, mail."""

@@ -6,6 +6,7 @@ from app.accounts.deps import CurrentUser, OptionalUser, api_csrf_protect, csrf_
 from app.core.db import SessionDep
 from app.courses import schemas, service
 from app.web.markdown import render_markdown
+from app.web.params import Id
 from app.web.templating import flash, redirect, render
 
 web = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -157,7 +158,7 @@ def api_lesson(code: str, module_code: str, slug: str, session: SessionDep, user
 
 
 @api.post("/lessons/{lesson_id}/complete", response_model=schemas.Completed)
-def api_lesson_complete(request: Request, lesson_id: int, session: SessionDep, user: CurrentUser):
+def api_lesson_complete(request: Request, lesson_id: Id, session: SessionDep, user: CurrentUser):
     """Mark a lesson complete (idempotent)."""
     service.mark_complete(
         session=session, user=user, lesson_id=lesson_id, now=request.app.state.clock()

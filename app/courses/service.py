@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from app.core import audit
 from app.core.clock import to_db
-from app.core.errors import InvalidInput, NotFound
+from app.core.errors import NotFound
 from app.courses import files
 from app.courses.models import Lesson, LessonProgress, LessonVersion, Module, Track
 
@@ -231,7 +231,7 @@ def mark_complete(*, session: Session, user, lesson_id: int, now: datetime) -> L
     """Record that the user finished a lesson (idempotent)."""
     lesson = session.get(Lesson, lesson_id)
     if lesson is None or lesson.retired:
-        raise InvalidInput("There is no such lesson.")
+        raise NotFound("There is no such lesson.")
     row = session.exec(
         select(LessonProgress).where(
             LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson_id

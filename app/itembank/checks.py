@@ -1,8 +1,8 @@
 """The rules that keep the item banks honest (`wmi bank check`).
 
 Near-duplicate measure: stems are lower-cased, reduced to words, and compared as sets of word
-3-grams ("shingles"); two stems whose Jaccard similarity is at least 0.5 (or whose normalised text is
-identical) are near-duplicates, within a pool and across the pools of a track. (Tracks are
+3-grams ("shingles"); two stems whose Jaccard similarity is at least 0.5 (or whose normalised
+text is identical) are near-duplicates, within a pool and across the pools of a track. (Tracks are
 examined separately, so the same short question may open items of two tracks.)
 """
 

@@ -190,7 +190,7 @@ def answer_practice(
         version = session.get(ItemVersion, version_id)
         item = session.get(Item, version.item_id) if version else None
         if item is None or item.pool != "practice":
-            raise InvalidInput("One of the questions is not a practice question.")
+            raise NotFound("There is no such practice question.")
         letters = [files.LETTERS[i] for i in range(len(version.options))]
         if any(a not in letters for a in answer):
             raise InvalidInput("An answer names an option that does not exist.")

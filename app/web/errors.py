@@ -6,6 +6,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import AppError, Unauthenticated
@@ -36,6 +37,30 @@ CODES = {
     422: "invalid_input",
     429: "too_many_requests",
     500: "server_error",
+}
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] | None = None
+    retry_after: int | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every API error has this shape."""
+
+    error: ErrorInfo
+
+
+API_ERRORS = {
+    status: {"model": ErrorBody, "description": TITLES[status]}
+    for status in (400, 401, 403, 404, 409, 413, 422, 429)
 }
 
 

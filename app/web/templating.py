@@ -75,6 +75,8 @@ def validate_form(model: type[BaseModel], data: dict) -> tuple[BaseModel | None,
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "form"
             message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "string_pattern_mismatch":
+                message = "must contain visible text and no control characters"
             errors.setdefault(field, message[0].upper() + message[1:])
         return None, errors
 

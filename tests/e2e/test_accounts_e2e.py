@@ -1,0 +1,47 @@
+"""A person signs up, signs out and signs in again, in a real browser."""
+
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def sign_up(page, base, name="Grace Hopper") -> str:
+    email = f"grace-{uuid.uuid4().hex[:8]}@example.org"
+    page.goto(base + "/signup")
+    page.get_by_label("Full name").fill(name)
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill("a long enough password")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(base + "/dashboard")
+    return email
+
+
+def test_sign_up_sign_out_sign_in(page, server):
+    base = server["base"]
+    email = sign_up(page, base)
+    assert page.get_by_role("heading", name="Your dashboard").is_visible()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(base + "/signin")
+    assert page.get_by_text("You have signed out.").is_visible()
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill("wrong password here")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").inner_text().startswith("The e-mail address or password")
+    page.get_by_label("Password").fill("a long enough password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/dashboard")
+    assert page.get_by_text(f"Signed in as {email}.").is_visible()
+
+
+def test_keyboard_only_sign_in_form(page, server):
+    page.goto(server["base"] + "/signin")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
+    page.keyboard.press("Enter")
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "f-email":
+            break
+    assert page.evaluate("document.activeElement.id") == "f-email"

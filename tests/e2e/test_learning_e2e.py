@@ -1,0 +1,65 @@
+"""A learner reads a lesson, completes it, takes a practice quiz, sees progress and readiness."""
+
+import re
+
+import pytest
+
+from tests.e2e.test_accounts_e2e import sign_up
+
+pytestmark = pytest.mark.e2e
+
+
+def answer_quiz_with_first_options(page):
+    for fieldset in page.locator("fieldset.question").all():
+        radios = fieldset.locator("input[type=radio], input[type=checkbox]")
+        if radios.count():
+            radios.first.check()
+            continue
+        selects = fieldset.locator("select")
+        for i in range(selects.count()):
+            selects.nth(i).select_option(str(i + 1))
+
+
+def test_lesson_quiz_progress_readiness(page, server):
+    base = server["base"]
+    sign_up(page, base, name="Ada Lovelace")
+    page.goto(base + "/tracks/CAWM")
+    page.get_by_role("link", name=re.compile(r"^C1 ·")).click()
+    page.locator("main ol li a").first.click()
+    assert page.locator("article.lesson h2", has_text="Learning objectives").is_visible()
+    page.get_by_role("button", name=re.compile("Mark complete")).click()
+    assert page.get_by_text("is marked complete").is_visible()
+
+    page.goto(base + "/dashboard")
+    assert page.get_by_test_id("progress-CAWM").inner_text().startswith("1 of ")
+    assert "Answer at least 10" in page.get_by_test_id("readiness-text-CAWM").inner_text()
+
+    for _ in range(2):  # two quizzes of 5 questions reach the 10 answers readiness needs
+        page.goto(base + "/tracks/CAWM/modules/C1/practice")
+        answer_quiz_with_first_options(page)
+        page.get_by_role("button", name="Check my answers").click()
+        assert page.get_by_role("heading", name="Your practice results").is_visible()
+        assert page.locator("ul.rationales li").count() >= 5 * 4
+        assert page.get_by_text("(correct)").first.is_visible()
+
+    page.goto(base + "/dashboard")
+    assert "estimated chance of passing" in page.get_by_test_id("readiness-CAWM").inner_text()
+    assert (
+        "From your 10 practice answers" in page.get_by_test_id("readiness-text-CAWM").inner_text()
+    )
+
+
+def test_lesson_reads_well_on_a_phone(phone, server):
+    base = server["base"]
+    phone.goto(base + "/tracks/CAWM/modules/C2")
+    phone.locator("main ol li a").first.click()
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the lesson page scrolls sideways at 390 px ({width} px wide)"
+    headings = phone.evaluate("[...document.querySelectorAll('h1,h2,h3')].map(h => +h.tagName[1])")
+    steps = [b - a for a, b in zip(headings, headings[1:], strict=False)]
+    assert headings[0] == 1 and max(steps, default=0) <= 1
+    unlabeled = phone.evaluate(
+        "[...document.querySelectorAll('input:not([type=hidden]),select,textarea')]"
+        ".filter(e => !e.labels || !e.labels.length).length"
+    )
+    assert unlabeled == 0

@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import AppError, Unauthenticated
@@ -132,6 +133,16 @@ async def validation_error(request: Request, exc: RequestValidationError):
     return error_response(request, 422, f"The request is not valid. {summary}", details=details)
 
 
+async def data_error(request: Request, exc: DataError):
+    log.info("database refused a value on %s %s: %s", request.method, request.url.path, exc.orig)
+    return error_response(
+        request,
+        422,
+        "The request contains a value that cannot be stored "
+        "(for example a NUL character or a number out of range). Nothing was saved.",
+    )
+
+
 async def server_error(request: Request, exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(
@@ -147,4 +158,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, app_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(DataError, data_error)
     app.add_exception_handler(Exception, server_error)

@@ -184,34 +184,49 @@ class LessonView:
     version: int
 
 
-def lessons_of(session: Session, module: Module) -> list[LessonView]:
-    rows = session.exec(
-        select(Lesson)
-        .where(Lesson.module_id == module.id, Lesson.retired.is_(False))
-        .order_by(Lesson.position)
+def _current(session: Session, *conditions) -> list[tuple[Lesson, LessonVersion]]:
+    """Lessons with their newest version, in one query."""
+    newest = (
+        select(func.max(LessonVersion.version))
+        .where(LessonVersion.lesson_id == Lesson.id)
+        .correlate(Lesson)
+        .scalar_subquery()
     )
-    views = []
-    for lesson in rows:
-        v = _latest_version(session, lesson.id)
-        views.append(
-            LessonView(
-                id=lesson.id,
-                slug=lesson.slug,
-                module_code=module.code,
-                title=v.title,
-                objectives=v.objectives,
-                minutes=v.minutes,
-                sources=v.sources,
-                body=v.body,
-                version=v.version,
-            )
-        )
-    return views
+    query = (
+        select(Lesson, LessonVersion)
+        .join(LessonVersion, LessonVersion.lesson_id == Lesson.id)
+        .where(LessonVersion.version == newest, Lesson.retired.is_(False), *conditions)
+    )
+    return list(session.exec(query.order_by(Lesson.position)).all())
+
+
+def _view(lesson: Lesson, v: LessonVersion, module_code: str) -> LessonView:
+    return LessonView(
+        id=lesson.id,
+        slug=lesson.slug,
+        module_code=module_code,
+        title=v.title,
+        objectives=v.objectives,
+        minutes=v.minutes,
+        sources=v.sources,
+        body=v.body,
+        version=v.version,
+    )
+
+
+def lessons_of(session: Session, module: Module) -> list[LessonView]:
+    return [
+        _view(lesson, v, module.code)
+        for lesson, v in _current(session, Lesson.module_id == module.id)
+    ]
 
 
 def track_lessons(session: Session, track: Track) -> list[LessonView]:
     """Every current lesson of the track, in reading order."""
-    return [lv for m in modules_of(session, track) for lv in lessons_of(session, m)]
+    modules = {m.id: m for m in modules_of(session, track)}
+    rows = _current(session, Lesson.module_id.in_(list(modules)))
+    rows.sort(key=lambda r: (modules[r[0].module_id].position, r[0].position))
+    return [_view(lesson, v, modules[lesson.module_id].code) for lesson, v in rows]
 
 
 def get_lesson(session: Session, track: Track, module_code: str, slug: str):

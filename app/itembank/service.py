@@ -274,3 +274,40 @@ def readiness(session: Session, *, user, track: str, cut: float) -> Readiness:
         scaled_low=scaled(low, cut),
         scaled_high=scaled(high, cut),
     )
+
+
+def pool_parameters(session: Session, *, track: str) -> list[dict]:
+    """Current exam (operational) and pretest versions: ids, domain and 3PL parameters only.
+
+    A column query, not ORM objects: starting an exam reads several hundred rows of it.
+    """
+    rows = session.exec(
+        select(
+            ItemVersion.id,
+            Item.id,
+            Item.domain,
+            Item.pool,
+            ItemVersion.a,
+            ItemVersion.b,
+            ItemVersion.c,
+        )
+        .join(Item, Item.current_version_id == ItemVersion.id)
+        .where(
+            Item.track == track,
+            ((Item.pool == "exam") & (Item.status == "operational"))
+            | ((Item.pool == "pretest") & (Item.status == "pretest")),
+        )
+        .order_by(Item.pool, Item.code)
+    ).all()
+    return [
+        {
+            "id": vid,
+            "item": iid,
+            "a": a,
+            "b": b,
+            "c": c,
+            "domain": domain,
+            "pretest": pool == "pretest",
+        }
+        for vid, iid, domain, pool, a, b, c in rows
+    ]

@@ -1,0 +1,128 @@
+"""Item banks in the database: versioned loading, practice quizzes, feedback and readiness."""
+
+import re
+import shutil
+
+from sqlmodel import func, select
+
+from app.core.clock import utcnow
+from app.core.config import ROOT
+from app.itembank import service
+from app.itembank.models import Item, ItemVersion, PracticeResponse
+from tests.factories.accounts import csrf, make_token, make_user, sign_in
+
+
+def test_reload_is_idempotent(session, clock):
+    before = session.exec(select(func.count()).select_from(ItemVersion)).one()
+    report = service.load_banks(session=session, root=ROOT / "question_banks", now=clock())
+    assert report.created == 0 and report.new_versions == 0
+    assert session.exec(select(func.count()).select_from(ItemVersion)).one() == before
+
+
+def _edit_first_item(root, new_stem_suffix=" (edited)"):
+    path = root / "CAWM" / "exam" / "B.yaml"
+    text = path.read_text()
+    item_id = re.search(r"id: (CAWM-B-\d+)", text).group(1)
+    text = re.sub(
+        r"(\n  stem: (?:>-\n\s+)?)([^\n]+)",
+        lambda m: m.group(1) + m.group(2) + new_stem_suffix,
+        text,
+        count=1,
+    )
+    path.write_text(text)
+    return item_id
+
+
+def test_edited_item_becomes_a_new_version_and_delivered_versions_stay(session, clock, tmp_path):
+    root = tmp_path / "qb"
+    shutil.copytree(ROOT / "question_banks", root)
+    item_id = _edit_first_item(root)
+    item = session.exec(select(Item).where(Item.code == item_id)).one()
+    old = session.get(ItemVersion, item.current_version_id)
+    old.first_delivered_at = utcnow()
+    session.add(old)
+    session.commit()
+    old_stem = old.stem
+    report = service.load_banks(session=session, root=root, now=clock())
+    assert report.new_versions == 1
+    session.refresh(item)
+    new = session.get(ItemVersion, item.current_version_id)
+    assert new.version == old.version + 1 and new.stem.endswith("(edited)")
+    session.refresh(old)
+    assert old.stem == old_stem  # the delivered version is untouched
+
+
+def test_practice_draws_only_practice_items(session):
+    user = make_user(session)
+    questions = service.draw_practice(session, user=user, track="WMP", module="P3", n=50, seed=1)
+    ids = {q.version_id for q in questions}
+    pools = set(
+        session.exec(
+            select(Item.pool)
+            .join(ItemVersion, ItemVersion.item_id == Item.id)
+            .where(ItemVersion.id.in_(ids))
+        ).all()
+    )
+    assert pools == {"practice"} and len(questions) >= 10
+
+
+def test_practice_feedback_has_every_rationale_and_scores(client, session):
+    user = make_user(session)
+    sign_in(client, user)
+    page = client.get("/tracks/CAWM/modules/C2/practice")
+    assert page.status_code == 200
+    ids = re.search(r'name="items" value="([\d,]+)"', page.text).group(1).split(",")
+    versions = [session.get(ItemVersion, int(i)) for i in ids]
+    form = {"csrf_token": csrf(client), "items": ",".join(ids)}
+    for v in versions:
+        form[f"type_{v.id}"] = v.type
+        if v.type == "ordering":
+            for pos, letter in enumerate(v.key, 1):
+                form[f"q{v.id}_{letter}"] = str(pos)
+        else:
+            form[f"q{v.id}"] = v.key  # the right answer
+    r = client.post("/tracks/CAWM/modules/C2/practice", data=form)
+    assert r.status_code == 200
+    assert f"{len(ids)} of {len(ids)} answered correctly" in r.text
+    for v in versions:
+        for option in v.options:
+            assert option["rationale"][:40].replace("'", "&#39;").replace('"', "&#34;") in r.text
+    assert session.exec(select(func.count()).select_from(PracticeResponse)).one() == len(ids)
+
+
+def test_practice_api_and_readiness_moves_with_answers(client, session):
+    strong, weak = make_user(session), make_user(session)
+    results = {}
+    for user, right in ((strong, True), (weak, False)):
+        auth = {"Authorization": f"Bearer {make_token(session, user)}"}
+        assert client.get("/api/v1/readiness/CAWM", headers=auth).json()["enough"] is False
+        for module in ("C1", "C2", "C3"):
+            questions = client.get(
+                f"/api/v1/tracks/CAWM/modules/{module}/practice", headers=auth
+            ).json()
+            answers = []
+            for q in questions:
+                key = session.get(ItemVersion, q["id"]).key
+                wrong = [x for x in "ABCDE"[: len(q["options"])] if x not in key][:1]
+                answers.append({"id": q["id"], "answer": key if right else wrong})
+            r = client.post("/api/v1/practice/answers", json={"answers": answers}, headers=auth)
+            assert r.status_code == 200
+            assert all(f["correct"] is right for f in r.json())
+            assert all(len(f["options"]) == len(f["key"]) or f["options"] for f in r.json())
+        results[right] = client.get("/api/v1/readiness/CAWM", headers=auth).json()
+    assert results[True]["enough"] and results[False]["enough"]
+    assert results[True]["p_pass"] > 0.9 > 0.1 > results[False]["p_pass"]
+    assert "chance that you would pass" in results[True]["explanation"]
+
+
+def test_exam_items_are_not_answerable_as_practice(client, session):
+    user = make_user(session)
+    auth = {"Authorization": f"Bearer {make_token(session, user)}"}
+    exam_version = session.exec(select(Item.current_version_id).where(Item.pool == "exam")).first()
+    r = client.post(
+        "/api/v1/practice/answers",
+        json={"answers": [{"id": exam_version, "answer": ["A"]}]},
+        headers=auth,
+    )
+    assert r.status_code == 404
+    assert "rationale" not in r.text

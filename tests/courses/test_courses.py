@@ -1,4 +1,4 @@
-"""Courses: loading content (idempotent, versioned), lesson pages, progress that survives reloads."""
+"""Courses: loading content (idempotent, versioned), lesson pages, progress across reloads."""
 
 import shutil
 

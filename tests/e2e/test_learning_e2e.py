@@ -49,17 +49,29 @@ def test_lesson_quiz_progress_readiness(page, server):
     )
 
 
-def test_lesson_reads_well_on_a_phone(phone, server):
+def check_page_accessibility(page, url: str) -> None:
+    """No sideways scrolling at 390 px, headings in order from one h1, every control labelled."""
+    page.goto(url)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{url} scrolls sideways at 390 px ({width} px wide)"
+    levels = page.evaluate("[...document.querySelectorAll('h1,h2,h3,h4')].map(h => +h.tagName[1])")
+    steps = [b - a for a, b in zip(levels, levels[1:], strict=False)]
+    assert levels.count(1) == 1 and levels[0] == 1 and max(steps, default=0) <= 1, (url, levels)
+    unlabeled = page.evaluate(
+        "[...document.querySelectorAll('input:not([type=hidden]),select,textarea')]"
+        ".filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).length"
+    )
+    assert unlabeled == 0, url
+    assert page.evaluate("document.documentElement.lang") == "en"
+
+
+def test_pages_read_well_on_a_phone(phone, server):
     base = server["base"]
+    for path in ("/", "/tracks", "/tracks/WMP", "/tracks/CAWM/modules/C2", "/signin", "/signup"):
+        check_page_accessibility(phone, base + path)
     phone.goto(base + "/tracks/CAWM/modules/C2")
     phone.locator("main ol li a").first.click()
-    width = phone.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"the lesson page scrolls sideways at 390 px ({width} px wide)"
-    headings = phone.evaluate("[...document.querySelectorAll('h1,h2,h3')].map(h => +h.tagName[1])")
-    steps = [b - a for a, b in zip(headings, headings[1:], strict=False)]
-    assert headings[0] == 1 and max(steps, default=0) <= 1
-    unlabeled = phone.evaluate(
-        "[...document.querySelectorAll('input:not([type=hidden]),select,textarea')]"
-        ".filter(e => !e.labels || !e.labels.length).length"
-    )
-    assert unlabeled == 0
+    check_page_accessibility(phone, phone.url)
+    sign_up(phone, base, name="Phone User")
+    for path in ("/dashboard", "/profile", "/tracks/CAWM/modules/C4/practice"):
+        check_page_accessibility(phone, base + path)

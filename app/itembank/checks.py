@@ -27,6 +27,7 @@ from app.itembank.files import (
 NEAR_DUPLICATE = 0.5
 KEY_SHARE = (0.20, 0.30)
 KEY_LONGEST_MAX = 0.35
+KEY_SHORTEST_MAX = 0.35  # the mirror-image cue: distractors padded to hide a long key
 MIN_TOTALS = {"exam": 300, "pretest": 30, "practice": 100}
 POOL_STATUS = {
     "exam": {"operational", "retired"},
@@ -114,7 +115,19 @@ def check_balance(track: str, pool: str, items: list[BankItem]) -> list[str]:
             f"question_banks/{track}/{pool}: key-longest: the key is the longest "
             f"option in {longest / n:.0%} of single items (at most 35%)"
         )
+    shortest = sum(1 for i in singles if _key_is_shortest(i))
+    if shortest / n > KEY_SHORTEST_MAX:
+        problems.append(
+            f"question_banks/{track}/{pool}: key-shortest: the key is the shortest "
+            f"option in {shortest / n:.0%} of single items (at most 35%)"
+        )
     return problems
+
+
+def _key_is_shortest(item) -> bool:
+    lengths = [len(o.text) for o in item.options]
+    key_len = lengths[LETTERS.index(item.key)]
+    return all(key_len < n for i, n in enumerate(lengths) if LETTERS[i] != item.key)
 
 
 def _key_is_longest(item) -> bool:

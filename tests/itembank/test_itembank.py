@@ -103,7 +103,10 @@ def test_practice_api_and_readiness_moves_with_answers(client, session):
             answers = []
             for q in questions:
                 key = session.get(ItemVersion, q["id"]).key
-                wrong = [x for x in "ABCDE"[: len(q["options"])] if x not in key][:1]
+                if q["type"] == "ordering":
+                    wrong = list(reversed(key))
+                else:
+                    wrong = [x for x in "ABCDE"[: len(q["options"])] if x not in key][:1]
                 answers.append({"id": q["id"], "answer": key if right else wrong})
             r = client.post("/api/v1/practice/answers", json={"answers": answers}, headers=auth)
             assert r.status_code == 200

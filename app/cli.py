@@ -27,6 +27,8 @@ bank_cli = typer.Typer(help="Item banks in question_banks/.", no_args_is_help=Tr
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(content_cli, name="content")
 cli.add_typer(bank_cli, name="bank")
+keys_cli = typer.Typer(help="The credential signing keys (did:web).", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
 console = Console()
 
 DEMO_ADMIN = "admin@wmi.example"
@@ -157,11 +159,38 @@ def bank_stats() -> None:
 def run_sweep(settings=None) -> dict:
     """Deliver pending mail (and, as domains add them, expire attempts and send reminders)."""
     from app.core import mail
+    from app.credentials import renewal
+    from app.exams import service as exams
+    from app.main import create_app
 
     settings = settings or get_settings()
-    with Session(make_engine(settings.database_url)) as session:
+    app = create_app(settings)  # its state holds the ports the credentials layer wires in
+    with Session(app.state.engine, expire_on_commit=False) as session:
         sent = mail.deliver_pending(session, settings, now=utcnow())
-    return {"mail": sent}
+        expired = exams.expire_overdue(
+            session=session, now=utcnow(), on_exam_passed=app.state.on_exam_passed
+        )
+        reminders = renewal.send_reminders(session=session, settings=settings, now=utcnow())
+    app.state.engine.dispose()
+    return {"mail": sent, "expired_attempts": expired, "certificate_reminders": reminders}
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Make a new signing key; earlier public keys stay in the DID document."""
+    from app.credentials import did
+
+    key = did.rotate(get_settings())
+    console.print(f"[green]New signing key {key.verification_method}[/green]")
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """The published verification methods, oldest first (the last one signs)."""
+    from app.credentials import did
+
+    for key in did.all_keys(get_settings()):
+        console.print(key.verification_method, markup=False, highlight=False)
 
 
 @cli.command("sweep")

@@ -15,6 +15,10 @@ from app.core.clock import Clock, utcnow
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
 from app.courses import router as courses_router
+from app.credentials import router as credentials_router
+from app.credentials import service as credentials
+from app.exams import admin_router as exams_admin_router
+from app.exams import router as exams_router
 from app.itembank import router as itembank_router
 from app.portal import router as portal_router
 from app.web import errors
@@ -36,6 +40,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        responses=errors.API_ERRORS,
     )
     app.state.settings = settings
     app.state.clock = clock
@@ -49,6 +54,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
             log.exception("mail delivery failed")
 
     app.state.deliver_mail = deliver_mail
+    # Ports the credentials layer replaces: the tracks a user holds an active certificate
+    # in, and what happens after a passing exam result is committed.
+    app.state.certified_tracks = lambda session, user_id: credentials.certified_tracks(
+        session, user_id, now=clock()
+    )
+    app.state.on_exam_passed = lambda session, attempt_id, **passed: credentials.on_exam_passed(
+        session, attempt_id, settings=settings, now=clock(), **passed
+    )
 
     app.add_middleware(
         SessionMiddleware,
@@ -63,6 +76,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    @app.get("/api/v1/ping", tags=["health"])
+    def ping() -> dict:
+        """A bare endpoint (no database): the baseline the benchmarks compare against."""
+        return {"ok": True}
+
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:
         """Liveness and database check."""
@@ -70,7 +88,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "database": "ok"}
 
-    for module in (accounts_router, courses_router, itembank_router, portal_router, admin_router):
+    for module in (
+        accounts_router,
+        courses_router,
+        itembank_router,
+        exams_router,
+        exams_admin_router,
+        credentials_router,
+        portal_router,
+        admin_router,
+    ):
         app.include_router(module.web)
         app.include_router(module.api)
+    app.include_router(credentials_router.admin_web)
+    app.include_router(credentials_router.admin_api)
     return app

@@ -3,4 +3,11 @@
 from app.accounts.models import ApiToken, LoginAttempt, PasswordReset, User  # noqa: F401
 from app.core.models import AuditEntry, AuditHead, OutboxMessage  # noqa: F401
 from app.courses.models import Lesson, LessonProgress, LessonVersion, Module, Track  # noqa: F401
+from app.credentials.models import (  # noqa: F401
+    Certificate,
+    CertificateReminder,
+    CeuActivity,
+    StatusList,
+)
+from app.exams.models import Accommodation, ExamAttempt, ExamResponse, ExamWaiver  # noqa: F401
 from app.itembank.models import Item, ItemVersion, PracticeResponse  # noqa: F401

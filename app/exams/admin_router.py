@@ -1,0 +1,167 @@
+"""Administrator pages and API for exams: waivers, accommodations, attempts and their logs."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+
+from app.accounts import service as accounts
+from app.accounts.deps import AdminUser, api_csrf_protect, csrf_protect, require_admin
+from app.core.db import SessionDep
+from app.core.errors import InvalidInput, NotFound
+from app.courses import service as courses
+from app.exams import eligibility, schemas, service
+from app.web.templating import flash, redirect, render
+
+web = APIRouter(
+    prefix="/admin/exams",
+    include_in_schema=False,
+    dependencies=[Depends(require_admin), Depends(csrf_protect)],
+)
+api = APIRouter(
+    prefix="/api/v1/admin/exams",
+    tags=["admin"],
+    dependencies=[Depends(require_admin), Depends(api_csrf_protect)],
+)
+
+Text = Annotated[str, Form(max_length=500)]
+UserId = Annotated[int, Form(ge=1, le=2**31 - 1)]
+AttemptId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _user_by_email(session, email: str):
+    user = accounts.find_user(session, email)
+    if user is None:
+        raise NotFound(f"There is no user with the e-mail address {email}.")
+    return user
+
+
+@web.get("")
+def console(request: Request, session: SessionDep, status: Annotated[str, Query()] = ""):
+    waivers, accs = eligibility.waivers_and_accommodations(session)
+    return render(
+        request,
+        "exams/admin.html",
+        {
+            "waivers": waivers,
+            "accommodations": accs,
+            "attempts": service.admin_attempts(session, status=status if status else ""),
+            "tracks": [t.code for t in courses.list_tracks(session)],
+            "status": status,
+        },
+    )
+
+
+@web.post("/waivers")
+def grant_waiver(
+    request: Request, admin: AdminUser, session: SessionDep, email: Text, track: Text, reason: Text
+):
+    user = _user_by_email(session, email)
+    eligibility.grant_waiver(
+        session=session,
+        actor=admin,
+        user_id=user.id,
+        track=track,
+        reason=reason,
+        now=request.app.state.clock(),
+    )
+    flash(request, f"{user.email} has a waiver for the {track.upper()} prerequisite.", "success")
+    return redirect("/admin/exams")
+
+
+@web.post("/waivers/withdraw")
+def withdraw_waiver(
+    request: Request,
+    admin: AdminUser,
+    session: SessionDep,
+    user_id: UserId,
+    track: Text,
+    reason: Text,
+):
+    eligibility.withdraw_waiver(
+        session=session,
+        actor=admin,
+        user_id=user_id,
+        track=track,
+        reason=reason,
+        now=request.app.state.clock(),
+    )
+    flash(request, "The waiver has been withdrawn.", "success")
+    return redirect("/admin/exams")
+
+
+@web.post("/accommodations")
+def grant_accommodation(
+    request: Request, admin: AdminUser, session: SessionDep, email: Text, factor: Text, reason: Text
+):
+    user = _user_by_email(session, email)
+    try:
+        value = float(factor)
+    except ValueError as exc:
+        raise InvalidInput("The time factor is a number such as 1.25, 1.5 or 2.") from exc
+    eligibility.grant_accommodation(
+        session=session,
+        actor=admin,
+        user_id=user.id,
+        factor=value,
+        reason=reason,
+        now=request.app.state.clock(),
+    )
+    flash(request, f"{user.email} now has {value:g} x the time on every exam.", "success")
+    return redirect("/admin/exams")
+
+
+@web.post("/accommodations/withdraw")
+def withdraw_accommodation(
+    request: Request,
+    admin: AdminUser,
+    session: SessionDep,
+    user_id: UserId,
+    reason: Text,
+):
+    eligibility.withdraw_accommodation(
+        session=session, actor=admin, user_id=user_id, reason=reason, now=request.app.state.clock()
+    )
+    flash(request, "The accommodation has been withdrawn for later attempts.", "success")
+    return redirect("/admin/exams")
+
+
+@web.get("/attempts/{attempt_id}")
+def attempt_log(request: Request, attempt_id: AttemptId, session: SessionDep):
+    attempt, user, rows = service.admin_attempt(session, attempt_id=attempt_id)
+    return render(
+        request,
+        "exams/admin_attempt.html",
+        {"attempt": attempt, "candidate": user, "rows": rows},
+    )
+
+
+@api.post("/waivers", response_model=schemas.WaiverOut, status_code=201)
+def api_grant_waiver(
+    request: Request, data: schemas.WaiverIn, admin: AdminUser, session: SessionDep
+):
+    """Waive a track's prerequisite for a user, with a reason."""
+    w = eligibility.grant_waiver(
+        session=session,
+        actor=admin,
+        user_id=data.user_id,
+        track=data.track,
+        reason=data.reason,
+        now=request.app.state.clock(),
+    )
+    return {"id": w.id, "user_id": w.user_id, "track": w.track, "granted_at": w.granted_at}
+
+
+@api.post("/accommodations", response_model=schemas.AccommodationOut, status_code=201)
+def api_grant_accommodation(
+    request: Request, data: schemas.AccommodationIn, admin: AdminUser, session: SessionDep
+):
+    """Grant a user extra time on every later exam attempt, with a reason."""
+    a = eligibility.grant_accommodation(
+        session=session,
+        actor=admin,
+        user_id=data.user_id,
+        factor=data.time_factor,
+        reason=data.reason,
+        now=request.app.state.clock(),
+    )
+    return {"id": a.id, "user_id": a.user_id, "time_factor": a.time_factor}

@@ -1,0 +1,21 @@
+"""Exam errors: each carries its HTTP status."""
+
+from app.core.errors import Conflict
+
+
+class AttemptClosed(Conflict):
+    """The attempt has finished or its time has run out; nothing more is accepted."""
+
+    code = "attempt_closed"
+
+
+class StaleItem(Conflict):
+    """The answer was for an item that is no longer pending; extra carries the current one."""
+
+    code = "stale_item"
+
+
+class NotEligible(Conflict):
+    """The candidate may not start now (the message says why); 409, as 403 means a role."""
+
+    code = "not_eligible"

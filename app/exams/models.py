@@ -1,0 +1,88 @@
+"""Exam tables: waivers, accommodations, attempts and their immutable response logs."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class ExamWaiver(SQLModel, table=True):
+    """An administrator's prerequisite waiver for one user and track; withdrawn, never deleted."""
+
+    __tablename__ = "exam_waiver"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    track: str = Field(max_length=8)
+    reason: str = Field(max_length=500)
+    granted_by: int = Field(foreign_key="user_account.id")
+    granted_at: datetime
+    withdrawn_at: datetime | None = None
+    withdrawn_by: int | None = Field(default=None, foreign_key="user_account.id")
+    withdraw_reason: str = Field(default="", max_length=500)
+
+
+class Accommodation(SQLModel, table=True):
+    """An extra-time factor granted to a candidate; applies to every later attempt."""
+
+    __tablename__ = "exam_accommodation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    time_factor: float
+    reason: str = Field(max_length=500)
+    granted_by: int = Field(foreign_key="user_account.id")
+    granted_at: datetime
+    withdrawn_at: datetime | None = None
+    withdrawn_by: int | None = Field(default=None, foreign_key="user_account.id")
+    withdraw_reason: str = Field(default="", max_length=500)
+
+
+class ExamAttempt(SQLModel, table=True):
+    """One sitting: the frozen policy and pool, the server clock, the pending item, the result.
+
+    step counts accepted responses; every write that moves the attempt on is a conditional
+    UPDATE on (id, step), so two requests racing on one attempt cannot both win. open_slot is
+    "<user>:<track>" while the attempt is open and NULL afterwards: a unique column that keeps
+    one open attempt per user and track on SQLite and PostgreSQL alike.
+    """
+
+    __tablename__ = "exam_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    track: str = Field(max_length=8, index=True)
+    status: str = Field(default="open", max_length=10, index=True)  # open | finished | expired
+    open_slot: str | None = Field(default=None, max_length=40, unique=True)
+    started_at: datetime
+    deadline_at: datetime = Field(index=True)
+    time_factor: float = 1.0
+    policy: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    pool: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    state: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    step: int = 0
+    pending_item_id: int | None = Field(default=None, foreign_key="item_version.id")
+    pending_token: str | None = Field(default=None, max_length=40)
+    pending_presented_at: datetime | None = None
+    finished_at: datetime | None = None
+    end_reason: str | None = Field(default=None, max_length=40)
+    passed: bool | None = None
+    scaled_score: int | None = None
+    result: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class ExamResponse(SQLModel, table=True):
+    """One accepted answer; written once, never changed."""
+
+    __tablename__ = "exam_response"
+    __table_args__ = (UniqueConstraint("attempt_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="exam_attempt.id", index=True)
+    position: int
+    item_version_id: int = Field(foreign_key="item_version.id", index=True)
+    token: str = Field(max_length=40)
+    answer: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    correct: bool
+    presented_at: datetime
+    answered_at: datetime

@@ -1,0 +1,124 @@
+"""What the API and the pages get: never keys, rationales, parameters, estimates or pools."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class EligibilityOut(BaseModel):
+    track: str
+    title: str
+    eligible: bool
+    reasons: list[str]
+    available_from: datetime | None = Field(
+        None, description="When the candidate may start, if only waiting stands in the way."
+    )
+    open_attempt_id: int | None
+    attempts_last_12_months: int
+    max_attempts_per_12_months: int
+    time_limit_minutes: float = Field(description="Including the candidate's accommodation.")
+    min_questions: int
+    max_questions: int
+
+
+class ItemOut(BaseModel):
+    """The pending question: answer it with its position and token."""
+
+    position: int
+    token: str
+    type: str = Field(description="single | multiple | ordering")
+    stem: str
+    options: list[str]
+
+
+class AttemptOut(BaseModel):
+    id: int
+    track: str
+    status: str = Field(description="open | finished | expired")
+    started_at: datetime
+    deadline_at: datetime
+    answered: int
+    seconds_left: int
+    warning: str | None
+    item: ItemOut | None
+    result_url: str | None
+
+
+class AnswerIn(BaseModel):
+    position: int = Field(ge=1, le=1000)
+    token: str = Field(min_length=1, max_length=40)
+    answer: list[str] = Field(
+        min_length=1, max_length=5, description="Letters: one, several, or an order."
+    )
+
+
+class AnswerOut(BaseModel):
+    attempt_id: int
+    position: int
+    accepted: bool = Field(description="True when this request recorded the answer.")
+    duplicate: bool = Field(description="True when the same answer had already been recorded.")
+    status: str
+    answered: int
+    next_url: str
+
+
+class StudyLink(BaseModel):
+    title: str
+    href: str
+
+
+class DomainOut(BaseModel):
+    code: str
+    title: str
+    result: str = Field(description="below | near | above the passing standard")
+    questions: int
+    study: list[StudyLink] = Field(description="The modules that teach a domain not yet above.")
+
+
+class ResultOut(BaseModel):
+    attempt_id: int
+    track: str
+    status: str
+    passed: bool
+    scaled_score: int = Field(description="200-800; 500 is the passing standard.")
+    answered: int
+    time_expired: bool
+    started_at: datetime
+    finished_at: datetime
+    domains: list[DomainOut]
+
+
+class HistoryOut(BaseModel):
+    id: int
+    track: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    passed: bool | None
+    scaled_score: int | None
+    url: str
+
+
+class WaiverIn(BaseModel):
+    user_id: int = Field(ge=1, le=2**31 - 1)
+    track: str = Field(max_length=8)
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class AccommodationIn(BaseModel):
+    user_id: int = Field(ge=1, le=2**31 - 1)
+    time_factor: float = Field(gt=1.0, le=4.0)
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class WaiverOut(BaseModel):
+    id: int
+    user_id: int
+    track: str
+    granted_at: datetime
+
+
+class AccommodationOut(BaseModel):
+    id: int
+    user_id: int
+    time_factor: float

@@ -304,6 +304,20 @@ def bank_load() -> None:
     console.print(f"{report.items} items; {report.created} new; {report.new_versions} new versions")
 
 
+def _register_psychometrics() -> None:
+    from app import cli_psychometrics
+
+    cli.command(
+        "simulate", help="Simulate candidates through the exam engine (report, plots, CSV)."
+    )(cli_psychometrics.simulate)
+    cli.command("calibrate", help="Calibrate 2PL/3PL parameters by MML-EM (a reviewable result).")(
+        cli_psychometrics.calibrate
+    )
+
+
+_register_psychometrics()
+
+
 def main() -> None:
     cli()
 

@@ -1,5 +1,6 @@
 """Between the database and app.psychometrics: the frozen policy and pool of an attempt."""
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -25,20 +26,7 @@ def freeze_policy(track_policy: dict) -> dict:
 
 def snapshot_pool(session: Session, *, track: str) -> list[dict]:
     """Current exam and pretest item versions with their parameters and domains."""
-    rows = itembank.current_versions(session, track=track, pool="exam")
-    rows += itembank.current_versions(session, track=track, pool="pretest", statuses=("pretest",))
-    return [
-        {
-            "id": v.id,
-            "item": item.id,
-            "a": v.a,
-            "b": v.b,
-            "c": v.c,
-            "domain": item.domain,
-            "pretest": item.pool == "pretest",
-        }
-        for item, v in rows
-    ]
+    return itembank.pool_parameters(session, track=track)
 
 
 def cat_policy(policy: dict) -> engine.CatPolicy:
@@ -74,12 +62,31 @@ class Frozen:
     state: engine.AttemptState
 
 
+_FROZEN: OrderedDict[int, tuple[engine.CatPolicy, engine.ItemPool]] = OrderedDict()
+_FROZEN_MAX = 1024
+
+
+def frozen_parts(attempt: ExamAttempt) -> tuple[engine.CatPolicy, engine.ItemPool]:
+    """The attempt's policy and pool as engine values, cached per process.
+
+    Both are frozen when the attempt starts and never change, so a cache keyed by the attempt id
+    is always right; it spares every request decoding and rebuilding a pool of several hundred
+    items (and the pool column is not even read on a hit: routes load attempts with it deferred).
+    """
+    parts = _FROZEN.get(attempt.id)
+    if parts is None:
+        parts = (cat_policy(attempt.policy), item_pool(attempt.pool))
+        _FROZEN[attempt.id] = parts
+        if len(_FROZEN) > _FROZEN_MAX:
+            _FROZEN.popitem(last=False)
+    else:
+        _FROZEN.move_to_end(attempt.id)
+    return parts
+
+
 def thaw(attempt: ExamAttempt) -> Frozen:
-    return Frozen(
-        policy=cat_policy(attempt.policy),
-        pool=item_pool(attempt.pool),
-        state=engine.AttemptState.from_dict(attempt.state),
-    )
+    policy, pool = frozen_parts(attempt)
+    return Frozen(policy=policy, pool=pool, state=engine.AttemptState.from_dict(attempt.state))
 
 
 def recorded_responses(session: Session, attempt_id: int) -> list[tuple[str, bool]]:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from app.accounts.models import User
@@ -41,7 +42,9 @@ domain_results = results.domain_results
 
 def get_attempt(session: Session, *, user: User, attempt_id: int) -> ExamAttempt:
     """The user's own attempt; anyone else's is reported as not existing."""
-    attempt = session.get(ExamAttempt, attempt_id)
+    attempt = session.exec(
+        select(ExamAttempt).where(ExamAttempt.id == attempt_id).options(defer(ExamAttempt.pool))
+    ).first()
     if attempt is None or attempt.user_id != user.id:
         raise NotFound("There is no such exam attempt.")
     return attempt

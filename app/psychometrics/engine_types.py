@@ -1,0 +1,210 @@
+"""Value types of the CAT engine: ItemPool, CatPolicy, AttemptState, ExamResult."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+from app.psychometrics import estimation
+from app.psychometrics.scoring import DomainDiagnostic
+
+STATE_VERSION = 1
+
+
+def _readonly(values, dtype) -> np.ndarray:
+    arr = np.array(values, dtype=dtype)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class ItemPool:
+    """Items an attempt may draw from; arrays are (N,), aligned with ids.
+
+    a, b, c: 3PL parameters (logit metric). domain: blueprint domain code per item.
+    is_pretest: delivered unscored. eligible: pool-wide availability (False for retired or
+    practice items, which then never get delivered).
+    """
+
+    ids: tuple[str, ...]
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    domain: tuple[str, ...]
+    is_pretest: np.ndarray
+    eligible: np.ndarray
+    index: dict[str, int] = field(repr=False, default_factory=dict)
+    _cache: dict = field(repr=False, default_factory=dict)
+
+    @classmethod
+    def from_lists(
+        cls,
+        ids: Sequence[str],
+        a: Sequence[float],
+        b: Sequence[float],
+        c: Sequence[float],
+        domain: Sequence[str],
+        is_pretest: Sequence[bool] | None = None,
+        eligible: Sequence[bool] | None = None,
+    ) -> ItemPool:
+        """Build a pool from plain lists; raises ValueError on bad lengths, ids or parameters."""
+        n = len(ids)
+        pre = [False] * n if is_pretest is None else is_pretest
+        ok = [True] * n if eligible is None else eligible
+        if any(len(x) != n for x in (a, b, c, domain, pre, ok)):
+            raise ValueError("all item lists must have the same length")
+        if len(set(ids)) != n:
+            raise ValueError("item ids must be unique")
+        pool = cls(
+            ids=tuple(str(i) for i in ids),
+            a=_readonly(a, float),
+            b=_readonly(b, float),
+            c=_readonly(c, float),
+            domain=tuple(str(d) for d in domain),
+            is_pretest=_readonly(pre, bool),
+            eligible=_readonly(ok, bool),
+        )
+        if (pool.a <= 0).any() or (pool.c < 0).any() or (pool.c >= 1).any():
+            raise ValueError("need a > 0 and 0 <= c < 1")
+        pool.index.update({i: k for k, i in enumerate(pool.ids)})
+        return pool
+
+
+@dataclass(frozen=True)
+class CatPolicy:
+    """The exam policy frozen on an attempt.
+
+    Lengths count scored items. cut_theta: the cut on the theta scale. ci_rule: stop once the
+    ci_level interval excludes the cut. se_target: optional SE stopping rule (logits).
+    blueprint: (domain, weight) pairs or a mapping (weights are normalised).
+    randomesque_k: pick uniformly among the k most informative items. opening_k,
+    opening_items: a wider randomesque k for the first opening_items delivered items only
+    (spreads the opening items, which every attempt draws at the same estimate; off by default).
+    sh_exposure: optional Sympson-Hetter K per item id (missing ids get 1). pretest_count:
+    unscored items per attempt. The EAP grid has grid_points on [-grid_bound, grid_bound]
+    with a N(prior_mean, prior_sd^2) prior.
+    """
+
+    min_items: int = 30
+    max_items: int = 60
+    cut_theta: float = 0.0
+    se_target: float | None = None
+    ci_level: float = 0.95
+    ci_rule: bool = True
+    blueprint: tuple[tuple[str, float], ...] | Mapping[str, float] = ()
+    randomesque_k: int = 1
+    opening_k: int = 1
+    opening_items: int = 0
+    sh_exposure: tuple[tuple[str, float], ...] | Mapping[str, float] | None = None
+    pretest_count: int = 0
+    grid_points: int = estimation.GRID_POINTS
+    grid_bound: float = 6.0
+    prior_mean: float = 0.0
+    prior_sd: float = 1.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.blueprint, Mapping):
+            pairs = tuple((str(d), float(w)) for d, w in self.blueprint.items())
+            object.__setattr__(self, "blueprint", pairs)
+        if isinstance(self.sh_exposure, Mapping):
+            pairs = tuple((str(i), float(k)) for i, k in self.sh_exposure.items())
+            object.__setattr__(self, "sh_exposure", pairs)
+        if not 0 < self.min_items <= self.max_items:
+            raise ValueError("need 0 < min_items <= max_items")
+        if self.grid_points < 61:
+            raise ValueError("the EAP grid needs at least 61 points")
+        bounds = (-self.grid_bound, self.grid_bound)
+        grid = estimation.make_grid(self.grid_points, bounds, self.prior_mean, self.prior_sd)
+        object.__setattr__(self, "_grid", grid)  # derived, not a field: eq/hash/replace ignore it
+
+    def to_dict(self) -> dict:
+        """JSON types only (pairs become lists), for freezing the policy on an attempt."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["blueprint"] = [list(p) for p in self.blueprint]
+        if self.sh_exposure is not None:
+            out["sh_exposure"] = [list(p) for p in self.sh_exposure]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> CatPolicy:
+        """Inverse of to_dict."""
+        data = dict(data)
+        data["blueprint"] = tuple((str(d), float(w)) for d, w in data.get("blueprint", ()))
+        if data.get("sh_exposure") is not None:
+            data["sh_exposure"] = tuple((str(i), float(k)) for i, k in data["sh_exposure"])
+        return cls(**data)
+
+    def grid(self) -> estimation.Grid:
+        """The EAP quadrature grid of this policy (built once, read-only)."""
+        return self._grid
+
+
+@dataclass(frozen=True, eq=False)
+class AttemptState:
+    """Everything needed to resume an attempt; JSON-safe through to_dict / from_dict.
+
+    item_ids, responses: delivered items in order and their scored outcome (pretest items
+    included). pretest_slots: 0-based positions reserved for pretest items. log_post: (G,)
+    log-posterior on the policy grid, max 0, after the scored responses. seed: the attempt's
+    random seed.
+    """
+
+    seed: int
+    item_ids: tuple[str, ...]
+    responses: tuple[bool, ...]
+    pretest_slots: tuple[int, ...]
+    excluded_ids: tuple[str, ...]
+    log_post: np.ndarray
+    n_scored: int
+
+    def to_dict(self) -> dict:
+        """Plain JSON types only; floats round-trip exactly through JSON."""
+        return {
+            "version": STATE_VERSION,
+            "seed": self.seed,
+            "item_ids": list(self.item_ids),
+            "responses": list(self.responses),
+            "pretest_slots": list(self.pretest_slots),
+            "excluded_ids": list(self.excluded_ids),
+            "log_post": [float(x) for x in self.log_post],
+            "n_scored": self.n_scored,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> AttemptState:
+        """Inverse of to_dict; raises ValueError on an unknown version or inconsistent data."""
+        if data.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported attempt state version {data.get('version')!r}")
+        if len(data["item_ids"]) != len(data["responses"]):
+            raise ValueError("item_ids and responses differ in length")
+        return cls(
+            seed=int(data["seed"]),
+            item_ids=tuple(str(i) for i in data["item_ids"]),
+            responses=tuple(bool(r) for r in data["responses"]),
+            pretest_slots=tuple(int(s) for s in data["pretest_slots"]),
+            excluded_ids=tuple(str(i) for i in data.get("excluded_ids", ())),
+            log_post=np.array(data["log_post"], dtype=float),
+            n_scored=int(data["n_scored"]),
+        )
+
+
+@dataclass(frozen=True)
+class ExamResult:
+    """Final result: EAP theta and SE (logits), pass/fail, 200-800 score, domain feedback."""
+
+    theta: float
+    se: float
+    passed: bool
+    scaled_score: int
+    domains: tuple[DomainDiagnostic, ...]
+    n_scored: int
+    n_pretest: int
+    reason: str | None
+
+    def to_dict(self) -> dict:
+        """Plain JSON types (domains as a list of dicts)."""
+        out = asdict(self)
+        out["domains"] = [asdict(d) for d in self.domains]
+        return out

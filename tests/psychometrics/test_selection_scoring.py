@@ -1,0 +1,91 @@
+"""Selection rules (balancing, exposure control) and scoring (scale, diagnostics)."""
+
+import numpy as np
+import pytest
+
+from app.psychometrics import estimation, irt, scoring, selection
+
+
+def test_domain_bounds_from_blueprint():
+    b = selection.domain_bounds(np.array([0.15, 0.20, 0.15, 0.20, 0.15, 0.15]), 30, 60)
+    assert b.min_counts.tolist() == [4, 6, 4, 6, 4, 4]
+    assert b.max_counts.tolist() == [9, 12, 9, 12, 9, 9]
+    assert b.max_counts.sum() >= 60 and b.min_counts.sum() <= 30
+
+
+def test_choose_domain_picks_furthest_below_target_and_respects_limits():
+    b = selection.domain_bounds(np.array([0.5, 0.3, 0.2]), 10, 20)
+    everywhere = np.ones(3, bool)
+    assert selection.choose_domain(np.array([0, 0, 0]), b, 10, everywhere) == 0
+    assert selection.choose_domain(np.array([3, 0, 0]), b, 10, everywhere) == 1
+    assert selection.choose_domain(np.array([3, 0, 0]), b, 10, np.array([1, 0, 1], bool)) == 2
+    assert selection.choose_domain(np.array([10, 6, 3]), b, 10, everywhere) == 2
+    full = np.array([10, 6, 4])
+    assert selection.choose_domain(full, b, 10, everywhere) is None
+
+
+def test_choose_domain_forces_minimum_counts_before_min_length():
+    b = selection.domain_bounds(np.array([0.8, 0.2]), 10, 10)  # min counts 8 and 2
+    assert selection.choose_domain(np.array([8, 0]), b, 10, np.ones(2, bool)) == 1
+
+
+def test_randomesque_stays_within_best_k(rng):
+    ranked = np.arange(20)
+    picks = {selection.pick_with_exposure_control(ranked, rng, 4)[0] for _ in range(200)}
+    assert picks == {0, 1, 2, 3}
+
+
+def test_sympson_hetter_rejection_lasts_the_whole_attempt(rng):
+    ranked = np.array([5, 2, 9])
+    k = np.ones(10)
+    k[5] = 0.3
+    u = np.full(10, 0.5)  # 0.5 >= 0.3: item 5 fails its lottery for this attempt
+    item, tried = selection.pick_with_exposure_control(ranked, rng, 1, k, u)
+    assert (item, tried) == (2, [5, 2])
+    u[5] = 0.1
+    assert selection.pick_with_exposure_control(ranked, rng, 1, k, u)[0] == 5
+
+
+def test_scaled_score_transform():
+    assert scoring.scaled_score(0.0, 0.0) == 500
+    assert scoring.scaled_score(1.234, 0.0) == 623
+    assert scoring.scaled_score(0.5, 0.5) == 500
+    assert scoring.scaled_score(-0.003, 0.0) == 499  # a fail never shows 500
+    assert scoring.scaled_score(9.0, 0.0) == 800 and scoring.scaled_score(-9.0, 0.0) == 200
+    assert scoring.passed(0.0, 0.0) and not scoring.passed(-1e-9, 0.0)
+
+
+@pytest.mark.parametrize("theta,label", [(-2.0, "below"), (0.0, "near"), (2.0, "above")])
+def test_domain_diagnostic_labels(rng, theta, label):
+    n = 40
+    a, b, c = np.full(n, 1.5), np.linspace(-2.5, 2.5, n), np.full(n, 0.2)
+    u = (rng.random(n) < irt.probability(theta, a, b, c)).astype(float)
+    d = scoring.domain_diagnostic("A", estimation.make_grid(), a, b, c, u, 0.0)
+    assert d.label == label and d.n_items == n
+
+
+def test_short_domain_is_near_rather_than_a_confident_label():
+    a, b, c = np.ones(2), np.zeros(2), np.full(2, 0.2)
+    d = scoring.domain_diagnostic("A", estimation.make_grid(), a, b, c, np.zeros(2), 0.0)
+    assert d.label == "near"
+
+
+def test_step_random_is_reproducible_and_uniform():
+    a, b = selection.StepRandom(99, 4), selection.StepRandom(99, 4)
+    assert [a.random() for _ in range(5)] == [b.random() for _ in range(5)]
+    draws = np.array([selection.StepRandom(7, step).random() for step in range(20000)])
+    assert abs(draws.mean() - 0.5) < 0.01 and abs(np.mean(draws < 0.25) - 0.25) < 0.01
+    picks = np.bincount([selection.StepRandom(s, 3).integers(4) for s in range(8000)])
+    assert picks.min() > 1800
+
+
+def test_blueprint_rounding_floor():
+    from app.psychometrics import metrics
+
+    w = np.array([0.15, 0.20, 0.15, 0.20, 0.15, 0.15])
+    assert metrics.rounding_floor(20, w) == pytest.approx(0.0)
+    assert metrics.rounding_floor(10, w) == pytest.approx(4 * 0.05 / 6)
+    code = np.repeat(np.arange(6), 10)
+    form = np.array([0, 1, 10, 11, 20, 30, 31, 40, 50, 51])  # counts 2,2,1,2,1,2 at L = 10
+    dev = metrics.blueprint_deviation([form], code, w)
+    assert dev["mean_abs_deviation"] >= dev["floor"]

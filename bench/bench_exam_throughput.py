@@ -12,6 +12,7 @@ Prints requests per second, p50/p95/p99 latencies and the ratio exam/baseline.
 """
 
 import argparse
+import asyncio
 import os
 import random
 import socket
@@ -180,34 +181,33 @@ def exam_cycles(base: str, tokens: list[str], max_cycles: int) -> tuple[float, l
 
 
 def simultaneous_starts(base: str, tokens: list[str], window: float) -> tuple[list[float], int]:
-    latencies, errors, lock = [], [0], threading.Lock()
-    start_at = time.monotonic() + 0.5
+    """Each candidate starts at its own moment, spread evenly over the window (asyncio client)."""
 
-    def run(token: str, delay: float):
-        time.sleep(max(0.0, start_at + delay - time.monotonic()))
-        t = time.perf_counter()
-        try:
-            r = httpx.post(
-                base + "/api/v1/exams/CAWM/attempts",
-                timeout=60,
-                headers={"Authorization": f"Bearer {token}"},
+    async def run_all():
+        latencies, errors = [], 0
+        limits = httpx.Limits(max_connections=len(tokens))
+        async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+
+            async def one(token: str, delay: float):
+                nonlocal errors
+                await asyncio.sleep(delay)
+                t = time.perf_counter()
+                try:
+                    r = await client.post(
+                        "/api/v1/exams/CAWM/attempts", headers={"Authorization": f"Bearer {token}"}
+                    )
+                    ok = r.status_code == 201
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append(time.perf_counter() - t)
+                errors += 0 if ok else 1
+
+            await asyncio.gather(
+                *(one(tok, window * i / len(tokens)) for i, tok in enumerate(tokens))
             )
-            ok = r.status_code == 201
-        except httpx.HTTPError:
-            ok = False
-        with lock:
-            latencies.append(time.perf_counter() - t)
-            errors[0] += 0 if ok else 1
+        return latencies, errors
 
-    threads = [
-        threading.Thread(target=run, args=(tok, window * i / len(tokens)))
-        for i, tok in enumerate(tokens)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return latencies, errors[0]
+    return asyncio.run(run_all())
 
 
 def main() -> None:

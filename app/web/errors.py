@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import AppError, Unauthenticated
@@ -26,6 +27,7 @@ TITLES = {
     422: "Check what you entered",
     429: "Too many attempts",
     500: "Something went wrong",
+    503: "Busy",
 }
 CODES = {
     400: "bad_request",
@@ -38,6 +40,7 @@ CODES = {
     422: "invalid_input",
     429: "too_many_requests",
     500: "server_error",
+    503: "busy",
 }
 
 
@@ -61,7 +64,7 @@ class ErrorBody(BaseModel):
 
 API_ERRORS = {
     status: {"model": ErrorBody, "description": TITLES[status]}
-    for status in (400, 401, 403, 404, 409, 413, 422, 429)
+    for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
 
 
@@ -143,6 +146,15 @@ async def data_error(request: Request, exc: DataError):
     )
 
 
+async def busy(request: Request, exc: PoolTimeout):
+    log.warning("database pool exhausted on %s %s", request.method, request.url.path)
+    response = error_response(
+        request, 503, "The service is busy. Nothing was changed; please try again in a few seconds."
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 async def server_error(request: Request, exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(
@@ -159,4 +171,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(DataError, data_error)
+    app.add_exception_handler(PoolTimeout, busy)
     app.add_exception_handler(Exception, server_error)

@@ -276,7 +276,14 @@ def api_answer(
         now=now(request),
         on_exam_passed=hooks(request)["on_exam_passed"],
     )
-    a = outcome.attempt
+    v = service.present(
+        session=session,
+        user=user,
+        attempt_id=attempt_id,
+        now=now(request),
+        on_exam_passed=hooks(request)["on_exam_passed"],
+    )  # the answer is already committed; the next item is chosen in its own transaction
+    a = v.attempt
     return schemas.AnswerOut(
         attempt_id=a.id,
         position=outcome.position,
@@ -285,6 +292,7 @@ def api_answer(
         status=a.status,
         answered=a.step,
         next_url=f"/api/v1/exams/attempts/{a.id}" + ("/result" if a.status != "open" else ""),
+        attempt=attempt_out(v),
     )
 
 

@@ -60,6 +60,10 @@ class AnswerOut(BaseModel):
     status: str
     answered: int
     next_url: str
+    attempt: AttemptOut = Field(
+        description="The attempt after this answer, with the next question already chosen "
+        "(so a client needs one request per question)."
+    )
 
 
 class StudyLink(BaseModel):

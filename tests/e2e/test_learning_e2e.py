@@ -75,3 +75,14 @@ def test_pages_read_well_on_a_phone(phone, server):
     sign_up(phone, base, name="Phone User")
     for path in ("/dashboard", "/profile", "/tracks/CAWM/modules/C4/practice"):
         check_page_accessibility(phone, base + path)
+
+
+def test_exam_page_reads_well_on_a_phone(phone, server):
+    base = server["base"]
+    sign_up(phone, base, name="Phone Candidate")
+    for path in ("/exams", "/exams/CAWM", "/certificates"):
+        check_page_accessibility(phone, base + path)
+    phone.goto(base + "/exams/CAWM")
+    phone.get_by_role("button", name="Start").first.click()
+    phone.wait_for_url("**/exams/attempts/**")
+    check_page_accessibility(phone, phone.url)

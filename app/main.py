@@ -1,8 +1,11 @@
 """The application factory."""
 
+import importlib.util
 import logging
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlmodel import Session
@@ -27,6 +30,9 @@ from app.web.templating import STATIC_DIR
 
 log = logging.getLogger("wmi")
 
+# Swagger UI's files, from an installed package (third-party assets are not copied into the repo).
+DOCS_ASSETS = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
+
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
     """Build the application: routers, static files, middleware and error handlers."""
@@ -37,7 +43,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         description="Courses, adaptive exams and verifiable certificates of the Work "
         "Management Institute. Authenticate with a personal API token (Bearer) or the "
         "session cookie of the web pages.",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         responses=errors.API_ERRORS,
@@ -75,6 +81,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/api/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs():
+        """Swagger UI 5 served from the installed fastapi-offline package (no CDN needed)."""
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title="WMI Certify API",
+            swagger_js_url="/api/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/api/docs-assets/favicon.png",
+        )
 
     @app.get("/api/v1/ping", tags=["health"])
     def ping() -> dict:

@@ -125,3 +125,11 @@ def test_secure_cookie_behind_https(settings, clock):
 
 def test_healthz_checks_the_database(client):
     assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+
+
+def test_api_docs_are_served_without_a_cdn(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and "/api/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "cdn." not in page.text
+    assert client.get("/api/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "WMI Certify API"

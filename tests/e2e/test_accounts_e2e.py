@@ -45,3 +45,9 @@ def test_keyboard_only_sign_in_form(page, server):
         if page.evaluate("document.activeElement.id") == "f-email":
             break
     assert page.evaluate("document.activeElement.id") == "f-email"
+
+
+def test_api_docs_render_offline(page, server):
+    page.goto(server["base"] + "/api/docs")
+    page.wait_for_selector(".opblock-tag")
+    assert page.locator(".opblock-tag", has_text="exams").count() >= 1

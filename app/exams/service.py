@@ -388,6 +388,14 @@ def submit_answer(
     version = session.get(ItemVersion, attempt.pending_item_id)
     answer = _check_answer(version, answer)
     step, presented_at = attempt.step, attempt.pending_presented_at
+    # Everything is computed before the first write, so the write transaction (which holds
+    # SQLite's single write lock) is only the statements and the commit.
+    correct = bridge.score(version, answer)
+    frozen = bridge.thaw(attempt)
+    state = engine.record_response(
+        frozen.state, str(version.id), correct, frozen.policy, frozen.pool
+    )
+    decision = engine.stop_decision(state, frozen.policy)
     won = session.execute(
         update(ExamAttempt)
         .where(
@@ -396,14 +404,19 @@ def submit_answer(
             ExamAttempt.status == "open",
             ExamAttempt.pending_token == token,
         )
-        .values(step=step + 1, pending_item_id=None, pending_token=None, pending_presented_at=None)
+        .values(
+            step=step + 1,
+            pending_item_id=None,
+            pending_token=None,
+            pending_presented_at=None,
+            state=state.to_dict(),
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     if not won:  # another request answered this item a moment earlier
         session.rollback()
         session.refresh(attempt)
         return _replay(session, attempt, position, token, answer, now, on_exam_passed)
-    correct = bridge.score(version, answer)
     session.add(
         ExamResponse(
             attempt_id=attempt.id,
@@ -416,16 +429,6 @@ def submit_answer(
             answered_at=to_db(now),
         )
     )
-    frozen = bridge.thaw(attempt)
-    state = engine.record_response(
-        frozen.state, str(version.id), correct, frozen.policy, frozen.pool
-    )
-    session.execute(
-        update(ExamAttempt)
-        .where(ExamAttempt.id == attempt.id)
-        .values(state=state.to_dict())
-        .execution_options(synchronize_session=False)
-    )
     audit.record(
         session,
         action="exam.answer",
@@ -434,7 +437,6 @@ def submit_answer(
         subject=f"attempt:{attempt.id}",
         data={"position": position, "item_version_id": version.id},
     )
-    decision = engine.stop_decision(state, frozen.policy)
     if decision.stop:
         closing.finish(
             session, attempt_id=attempt.id, step=step + 1, reason=str(decision.reason), now=now

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from dateutil.relativedelta import relativedelta
 from sqlmodel import Session, select
 
+from app.accounts import service as accounts
 from app.accounts.models import User
 from app.core import audit
 from app.core.clock import as_utc, to_db
@@ -138,25 +139,23 @@ def _reason(text: str) -> str:
     return text[:500]
 
 
-def _user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("There is no such user.")
-    return user
+def _withdraw(session: Session, row, *, actor: User, reason: str, now: datetime) -> None:
+    """Close a waiver or an accommodation (rows are kept: the history is the record)."""
+    row.withdrawn_at, row.withdrawn_by, row.withdraw_reason = to_db(now), actor.id, reason
+    session.add(row)
 
 
 def grant_waiver(
     *, session: Session, actor: User, user_id: int, track: str, reason: str, now: datetime
 ) -> ExamWaiver:
     """Waive the prerequisite of a track for one user (replaces an active waiver)."""
-    reason, user = _reason(reason), _user(session, user_id)
+    reason, user = _reason(reason), accounts.get_user(session, user_id)
     row = courses.get_track(session, track)
     if not row.policy["prerequisites"].get("waiver_allowed"):
         raise InvalidInput(f"The {row.code} exam does not allow prerequisite waivers.")
     old = active_waiver(session, user_id=user.id, track=row.code)
     if old is not None:
-        old.withdrawn_at, old.withdrawn_by, old.withdraw_reason = to_db(now), actor.id, "replaced"
-        session.add(old)
+        _withdraw(session, old, actor=actor, reason="replaced", now=now)
     waiver = ExamWaiver(
         user_id=user.id, track=row.code, reason=reason, granted_by=actor.id, granted_at=to_db(now)
     )
@@ -181,8 +180,7 @@ def withdraw_waiver(
     waiver = active_waiver(session, user_id=user_id, track=track.upper())
     if waiver is None:
         raise NotFound("This user has no active waiver for that track.")
-    waiver.withdrawn_at, waiver.withdrawn_by, waiver.withdraw_reason = to_db(now), actor.id, reason
-    session.add(waiver)
+    _withdraw(session, waiver, actor=actor, reason=reason, now=now)
     audit.record(
         session,
         action="exam.waiver.withdraw",
@@ -199,13 +197,12 @@ def grant_accommodation(
     *, session: Session, actor: User, user_id: int, factor: float, reason: str, now: datetime
 ) -> Accommodation:
     """Give a candidate extra time (a factor on every later attempt's limit)."""
-    reason, user = _reason(reason), _user(session, user_id)
+    reason, user = _reason(reason), accounts.get_user(session, user_id)
     if not FACTOR_MIN < factor <= FACTOR_MAX:
         raise InvalidInput(f"The time factor must be above {FACTOR_MIN} and at most {FACTOR_MAX}.")
     old = active_accommodation(session, user_id=user.id)
     if old is not None:
-        old.withdrawn_at, old.withdrawn_by, old.withdraw_reason = to_db(now), actor.id, "replaced"
-        session.add(old)
+        _withdraw(session, old, actor=actor, reason="replaced", now=now)
     row = Accommodation(
         user_id=user.id,
         time_factor=round(float(factor), 3),
@@ -235,8 +232,7 @@ def withdraw_accommodation(
     row = active_accommodation(session, user_id=user_id)
     if row is None:
         raise NotFound("This user has no active accommodation.")
-    row.withdrawn_at, row.withdrawn_by, row.withdraw_reason = to_db(now), actor.id, reason
-    session.add(row)
+    _withdraw(session, row, actor=actor, reason=reason, now=now)
     audit.record(
         session,
         action="exam.accommodation.withdraw",

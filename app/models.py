@@ -9,5 +9,11 @@ from app.credentials.models import (  # noqa: F401
     CeuActivity,
     StatusList,
 )
-from app.exams.models import Accommodation, ExamAttempt, ExamResponse, ExamWaiver  # noqa: F401
+from app.exams.models import (  # noqa: F401
+    Accommodation,
+    ExamAttempt,
+    ExamPool,
+    ExamResponse,
+    ExamWaiver,
+)
 from app.itembank.models import Item, ItemVersion, PracticeResponse  # noqa: F401

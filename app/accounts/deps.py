@@ -20,7 +20,11 @@ def _bearer(request: Request) -> str | None:
 
 
 def get_optional_user(request: Request, session: SessionDep) -> User | None:
-    """The signed-in user, or None; cached on the request."""
+    """The signed-in user, or None; cached on the request.
+
+    A sync dependency (it reads the database, so it runs in the thread pool); the role guards
+    below only look at the user and are async, so they cost no thread hand-off.
+    """
     if hasattr(request.state, "user"):
         return request.state.user
     user = None
@@ -43,19 +47,19 @@ def get_optional_user(request: Request, session: SessionDep) -> User | None:
     return user
 
 
-def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
     if user is None:
         raise Unauthenticated("Please sign in to continue.")
     return user
 
 
-def require_author(user: Annotated[User, Depends(get_current_user)]) -> User:
+async def require_author(user: Annotated[User, Depends(get_current_user)]) -> User:
     if user.role not in (Role.author, Role.admin):
         raise Forbidden("This page is for authors and administrators.")
     return user
 
 
-def require_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
+async def require_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
     if user.role != Role.admin:
         raise Forbidden("This page is for administrators.")
     return user

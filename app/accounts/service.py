@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import Session, select
 
 from app.accounts.models import ApiToken, LoginAttempt, PasswordReset, Role, User
@@ -270,19 +270,29 @@ def revoke_token(*, session: Session, user: User, token_id: int, now: datetime) 
     return token
 
 
+_TOKEN_USER = (
+    select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+_TOKEN_USED = (
+    update(ApiToken)
+    .where(ApiToken.id == bindparam("w_id"))
+    .values(last_used_at=bindparam("v_at"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def user_for_token(session: Session, secret: str, now: datetime) -> User | None:
-    """The active user behind a bearer token, or None."""
-    token = session.exec(
-        select(ApiToken).where(ApiToken.token_hash == token_digest(secret))
-    ).first()
-    if token is None or token.revoked_at is not None:
+    """The active user behind a bearer token, or None (one query; every API call makes it)."""
+    row = session.execute(_TOKEN_USER, {"digest": token_digest(secret)}).first()
+    if row is None:
         return None
-    user = session.get(User, token.user_id)
-    if user is None or not user.is_active:
+    user, token_id, revoked_at, last_used_at = row
+    if revoked_at is not None or not user.is_active:
         return None
-    if token.last_used_at is None or (now - as_utc(token.last_used_at)).total_seconds() > 300:
-        token.last_used_at = to_db(now)
-        session.add(token)
+    if last_used_at is None or (now - as_utc(last_used_at)).total_seconds() > 300:
+        session.execute(_TOKEN_USED, {"w_id": token_id, "v_at": to_db(now)})
         session.commit()
     return user
 

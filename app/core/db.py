@@ -1,6 +1,9 @@
 """Engine, metadata naming convention, sessions and migrations."""
 
-from collections.abc import Iterator
+import sqlite3
+import threading
+import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +23,64 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+_WRITE_LOCK_SECONDS = 10.0
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC", "CREATE", "DROP", "ALTER")
+
+
+class _SingleWriterConnection(sqlite3.Connection):
+    """A SQLite connection that takes its process's write lock at its first write statement
+    and gives it back after its commit or rollback.
+
+    SQLite lets one connection write at a time; another writer sleeps in SQLite's busy handler
+    (1, 2, 5 ... 100 ms per retry), which under many request threads makes long tail latencies
+    and wastes the lock's free moments. With one lock per database file and process, the
+    threads of a server queue for it instead and take it the moment it is free. Writers in
+    other processes (a second worker, the CLI) still meet the busy timeout, as before.
+    """
+
+    write_lock: "threading.Lock | None" = None
+    holds_write_lock = False
+
+    def take_write_lock(self) -> None:
+        if self.holds_write_lock or self.write_lock is None:
+            return
+        if not self.write_lock.acquire(timeout=_WRITE_LOCK_SECONDS):
+            raise sqlite3.OperationalError("database is locked (by a writer of this process)")
+        self.holds_write_lock = True
+
+    def _give_back(self) -> None:
+        if self.holds_write_lock:
+            self.holds_write_lock = False
+            self.write_lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._give_back()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._give_back()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._give_back()
+
+
+def _take_write_lock(conn, cursor, statement, parameters, context, executemany) -> None:
+    if statement.lstrip()[:6].upper() in _WRITES:
+        take = getattr(cursor.connection, "take_write_lock", None)
+        if take is not None:
+            take()
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -29,20 +90,42 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+# As many connections as the server's thread pool has threads (AnyIO's default is 40), so a
+# burst queues on the CPU rather than timing out on the pool (SQLite's default of 5 + 10 made
+# request threads open and close overflow connections under load).
+_POOL = {"pool_size": 20, "max_overflow": 20, "pool_timeout": 60}
+
+
 def make_engine(url: str) -> Engine:
     """An engine for SQLite (WAL, foreign keys on) or PostgreSQL (psycopg 3)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(
+            url,
+            connect_args={
+                "check_same_thread": False,
+                "timeout": 10,
+                "factory": _SingleWriterConnection,
+            },
+            **(_POOL if path and path != ":memory:" else {}),
+        )
+        with _LOCKS_GUARD:
+            lock = _WRITE_LOCKS.setdefault(
+                str(Path(path).resolve()) if path else url, threading.Lock()
+            )
+
+        def connected(dbapi_connection, record) -> None:
+            _sqlite_pragmas(dbapi_connection, record)
+            dbapi_connection.write_lock = lock
+
+        event.listen(engine, "connect", connected)
+        event.listen(engine, "before_cursor_execute", _take_write_lock)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    # As many connections as the server's thread pool has threads (AnyIO's default is 40), so a
-    # burst queues on the CPU rather than timing out on the pool.
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20, pool_timeout=60)
+    return create_engine(url, pool_pre_ping=True, **_POOL)
 
 
 def alembic_config(url: str):
@@ -62,8 +145,31 @@ def migrate(settings: Settings, revision: str = "head") -> None:
     command.upgrade(alembic_config(settings.database_url), revision)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request, on the application's engine."""
+_SCOPES: "weakref.WeakKeyDictionary[Engine, str]" = weakref.WeakKeyDictionary()
+
+
+def cache_scope(session: Session) -> str:
+    """Which database a session talks to, for per-process caches keyed by row ids.
+
+    One server process talks to one database, but a test run or a tool may open several whose
+    ids overlap; caches key their entries by (scope, id) so they never mix them up.
+    """
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    scope = _SCOPES.get(engine)
+    if scope is None:
+        scope = _SCOPES.setdefault(engine, engine.url.render_as_string(hide_password=True))
+    return scope
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request, on the application's engine.
+
+    Async on purpose, though the session is a sync one used by sync routes: making a Session
+    does no I/O, and a sync generator dependency would cost two thread-pool hand-offs per
+    request (enter and exit), which measured more than the answer path's SQL. Closing returns
+    the connection to the pool (a rollback of nothing) on the event loop.
+    """
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 

@@ -30,7 +30,7 @@ def no_op(session: Session, attempt_id: int) -> None:
 def finish(session, *, attempt_id: int, step: int, reason: str, now, expired=False) -> bool:
     """Score the recorded responses and close the attempt (conditional on the step)."""
     attempt = session.get(ExamAttempt, attempt_id, populate_existing=True)
-    frozen = bridge.thaw(attempt)
+    frozen = bridge.thaw(session, attempt.id, attempt.state)
     responses = bridge.recorded_responses(session, attempt_id)
     result = engine.score_responses(responses, frozen.policy, frozen.pool, reason)
     status = "expired" if expired else "finished"

@@ -38,8 +38,26 @@ class Accommodation(SQLModel, table=True):
     withdraw_reason: str = Field(default="", max_length=500)
 
 
+class ExamPool(SQLModel, table=True):
+    """A frozen item pool: the versions, domains and parameters attempts are adapted on.
+
+    Content-addressed (digest of the items) and shared by every attempt that starts on the same
+    state of the bank, so an attempt row stays small (it is rewritten at every answer) and a
+    pool of several hundred items is stored once, not once per attempt. Never changed.
+    """
+
+    __tablename__ = "exam_pool"
+
+    id: int | None = Field(default=None, primary_key=True)
+    track: str = Field(max_length=8, index=True)
+    digest: str = Field(max_length=64, unique=True)
+    items: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+
+
 class ExamAttempt(SQLModel, table=True):
-    """One sitting: the frozen policy and pool, the server clock, the pending item, the result.
+    """One sitting: the frozen policy and pool (by reference), the server clock, the pending
+    item, the result.
 
     step counts accepted responses; every write that moves the attempt on is a conditional
     UPDATE on (id, step), so two requests racing on one attempt cannot both win. open_slot is
@@ -58,7 +76,7 @@ class ExamAttempt(SQLModel, table=True):
     deadline_at: datetime = Field(index=True)
     time_factor: float = 1.0
     policy: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    pool: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    pool_id: int = Field(foreign_key="exam_pool.id", index=True)
     state: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     step: int = 0
     pending_item_id: int | None = Field(default=None, foreign_key="item_version.id")

@@ -266,7 +266,7 @@ def api_answer(
     user: CurrentUser,
 ):
     """Answer the pending question; repeating the same answer is safe (duplicate: true)."""
-    outcome = service.submit_answer(
+    outcome, v = service.answer_and_next(
         session=session,
         user=user,
         attempt_id=attempt_id,
@@ -275,14 +275,7 @@ def api_answer(
         answer=data.answer,
         now=now(request),
         on_exam_passed=hooks(request)["on_exam_passed"],
-    )
-    v = service.present(
-        session=session,
-        user=user,
-        attempt_id=attempt_id,
-        now=now(request),
-        on_exam_passed=hooks(request)["on_exam_passed"],
-    )  # the answer is already committed; the next item is chosen in its own transaction
+    )  # the answer is committed first; the next item is chosen in its own transaction
     a = v.attempt
     return schemas.AnswerOut(
         attempt_id=a.id,

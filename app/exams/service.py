@@ -6,12 +6,12 @@ the attempt row and only one of them wins, on SQLite and PostgreSQL alike.
 """
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from app.accounts.models import User
@@ -23,6 +23,7 @@ from app.exams import closing, eligibility, results
 from app.exams import engine_bridge as bridge
 from app.exams.errors import AttemptClosed, NotEligible, StaleItem
 from app.exams.models import ExamAttempt, ExamResponse
+from app.itembank import service as itembank
 from app.itembank.files import LETTERS
 from app.itembank.models import ItemVersion
 from app.psychometrics import engine
@@ -43,7 +44,9 @@ domain_results = results.domain_results
 def get_attempt(session: Session, *, user: User, attempt_id: int) -> ExamAttempt:
     """The user's own attempt; anyone else's is reported as not existing."""
     attempt = session.exec(
-        select(ExamAttempt).where(ExamAttempt.id == attempt_id).options(defer(ExamAttempt.pool))
+        select(ExamAttempt)
+        .where(ExamAttempt.id == attempt_id)
+        .execution_options(populate_existing=True)  # the answer loop writes with Core statements
     ).first()
     if attempt is None or attempt.user_id != user.id:
         raise NotFound("There is no such exam attempt.")
@@ -155,7 +158,7 @@ def start_attempt(
         deadline_at=to_db(as_utc(now) + timedelta(minutes=minutes)),
         time_factor=factor,
         policy={**policy, "track_version": row.version, "track_digest": row.digest},
-        pool=pool,
+        pool_id=bridge.frozen_pool_id(session, track=row.code, items=pool, now=now),
         state=state.to_dict(),
     )
     session.add(attempt)
@@ -184,6 +187,86 @@ def start_attempt(
 
 # ---------------------------------------------------------------- present
 
+_ATTEMPTS = ExamAttempt.__table__
+_RESPONSES = ExamResponse.__table__
+_LIVE_QUERY = sa_select(
+    _ATTEMPTS.c.id,
+    _ATTEMPTS.c.user_id,
+    _ATTEMPTS.c.track,
+    _ATTEMPTS.c.status,
+    _ATTEMPTS.c.started_at,
+    _ATTEMPTS.c.deadline_at,
+    _ATTEMPTS.c.step,
+    _ATTEMPTS.c.pending_item_id,
+    _ATTEMPTS.c.pending_token,
+    _ATTEMPTS.c.pending_presented_at,
+    _ATTEMPTS.c.state,
+).where(_ATTEMPTS.c.id == bindparam("id"))
+
+
+# The answer loop's writes, built once: conditional on the step (and token or empty slot), so
+# of two requests racing on one attempt exactly one changes the row.
+_RECORD_PENDING = (
+    _ATTEMPTS.update()
+    .where(
+        _ATTEMPTS.c.id == bindparam("w_id"),
+        _ATTEMPTS.c.step == bindparam("w_step"),
+        _ATTEMPTS.c.status == "open",
+        _ATTEMPTS.c.pending_item_id.is_(None),
+    )
+    .values(
+        pending_item_id=bindparam("v_item"),
+        pending_token=bindparam("v_token"),
+        pending_presented_at=bindparam("v_at"),
+    )
+)
+_RECORD_ANSWER = (
+    _ATTEMPTS.update()
+    .where(
+        _ATTEMPTS.c.id == bindparam("w_id"),
+        _ATTEMPTS.c.step == bindparam("w_step"),
+        _ATTEMPTS.c.status == "open",
+        _ATTEMPTS.c.pending_token == bindparam("w_token"),
+    )
+    .values(
+        step=_ATTEMPTS.c.step + 1,
+        pending_item_id=None,
+        pending_token=None,
+        pending_presented_at=None,
+        state=bindparam("v_state", type_=_ATTEMPTS.c.state.type),
+    )
+)
+_INSERT_RESPONSE = _RESPONSES.insert()
+
+
+@dataclass(frozen=True)
+class Live:
+    """The moving parts of an attempt, read with one Core query.
+
+    The answer loop never loads the ORM row (nor its frozen policy and pool, which the engine
+    bridge caches per process); finished attempts are read as ORM rows for their results.
+    """
+
+    id: int
+    user_id: int
+    track: str
+    status: str
+    started_at: datetime
+    deadline_at: datetime
+    step: int
+    pending_item_id: int | None
+    pending_token: str | None
+    pending_presented_at: datetime | None
+    state: dict
+
+
+def _live(session: Session, *, user_id: int, attempt_id: int) -> Live:
+    """The user's own attempt; anyone else's is reported as not existing."""
+    row = session.connection().execute(_LIVE_QUERY, {"id": attempt_id}).one_or_none()
+    if row is None or row.user_id != user_id:
+        raise NotFound("There is no such exam attempt.")
+    return Live(**row._mapping)
+
 
 @dataclass(frozen=True)
 class PendingItem:
@@ -198,27 +281,29 @@ class PendingItem:
 
 @dataclass(frozen=True)
 class AttemptView:
-    attempt: ExamAttempt
+    """attempt: a Live while open, the ORM row (with its result) once closed."""
+
+    attempt: Live | ExamAttempt
     item: PendingItem | None
     answered: int
     seconds_left: int
     warning: str | None
 
 
-def _pending(session: Session, attempt: ExamAttempt) -> PendingItem | None:
+def _pending(session: Session, attempt: Live | ExamAttempt) -> PendingItem | None:
     if attempt.status != "open" or attempt.pending_item_id is None:
         return None
-    version = session.get(ItemVersion, attempt.pending_item_id)
+    item = itembank.delivery_item(session, attempt.pending_item_id)
     return PendingItem(
         position=attempt.step + 1,
         token=attempt.pending_token,
-        type=version.type,
-        stem=version.stem,
-        options=[o["text"] for o in version.options],
+        type=item.type,
+        stem=item.stem,
+        options=list(item.options),
     )
 
 
-def view(session: Session, attempt: ExamAttempt, now: datetime) -> AttemptView:
+def view(session: Session, attempt: Live | ExamAttempt, now: datetime) -> AttemptView:
     left = seconds_left(attempt, now) if attempt.status == "open" else 0
     return AttemptView(
         attempt=attempt,
@@ -229,12 +314,12 @@ def view(session: Session, attempt: ExamAttempt, now: datetime) -> AttemptView:
     )
 
 
-def _expire_if_due(session, attempt, now, on_exam_passed) -> bool:
-    if attempt.status == "open" and as_utc(attempt.deadline_at) <= as_utc(now):
-        closing.expire_one(session, attempt_id=attempt.id, now=now, on_exam_passed=on_exam_passed)
-        session.refresh(attempt)
-        return True
-    return False
+def _closed_view(session: Session, *, user: User, attempt_id: int, now) -> AttemptView:
+    return view(session, get_attempt(session, user=user, attempt_id=attempt_id), now)
+
+
+def _overdue(live: Live, now: datetime) -> bool:
+    return live.status == "open" and as_utc(live.deadline_at) <= as_utc(now)
 
 
 def present(
@@ -246,49 +331,53 @@ def present(
     on_exam_passed: OnExamPassed = _no_op,
 ) -> AttemptView:
     """The pending item, choosing and recording it first if there is none (resume-safe)."""
-    attempt = get_attempt(session, user=user, attempt_id=attempt_id)
-    if _expire_if_due(session, attempt, now, on_exam_passed) or attempt.status != "open":
-        return view(session, attempt, now)
-    if attempt.pending_item_id is None:
-        _choose_next(session, attempt, now, on_exam_passed)
-        session.refresh(attempt)
-    return view(session, attempt, now)
+    live = _live(session, user_id=user.id, attempt_id=attempt_id)
+    if _overdue(live, now):
+        closing.expire_one(session, attempt_id=live.id, now=now, on_exam_passed=on_exam_passed)
+    elif live.status == "open" and live.pending_item_id is None:
+        live = _choose_next(session, live, now, on_exam_passed)
+    elif live.status == "open":
+        return view(session, live, now)
+    if live is None or live.status != "open" or _overdue(live, now):
+        return _closed_view(session, user=user, attempt_id=attempt_id, now=now)
+    return view(session, live, now)
 
 
-def _choose_next(session, attempt: ExamAttempt, now, on_exam_passed) -> None:
-    frozen = bridge.thaw(attempt)
+def _choose_next(session, live: Live, now, on_exam_passed) -> Live | None:
+    """Choose, record and commit the next item; None when the attempt has ended instead."""
+    frozen = bridge.thaw(session, live.id, live.state)
     decision = engine.stop_decision(frozen.state, frozen.policy)
     item_id = None
     if not decision.stop:
         item_id = engine.select_next(frozen.state, frozen.policy, frozen.pool)
     if item_id is None:
         reason = decision.reason if decision.stop else engine.StopReason.BANK_EXHAUSTED
-        closing.finish(
-            session, attempt_id=attempt.id, step=attempt.step, reason=str(reason), now=now
-        )
+        closing.finish(session, attempt_id=live.id, step=live.step, reason=str(reason), now=now)
         session.commit()
-        closing.notify(session, attempt.id, on_exam_passed)
-        return
-    token = secrets.token_urlsafe(18)
-    won = session.execute(
-        update(ExamAttempt)
-        .where(
-            ExamAttempt.id == attempt.id,
-            ExamAttempt.step == attempt.step,
-            ExamAttempt.status == "open",
-            ExamAttempt.pending_item_id.is_(None),
+        closing.notify(session, live.id, on_exam_passed)
+        return None
+    version_id, token, at = int(item_id), secrets.token_urlsafe(18), to_db(now)
+    won = (
+        session.connection()
+        .execute(
+            _RECORD_PENDING,
+            {
+                "w_id": live.id,
+                "w_step": live.step,
+                "v_item": version_id,
+                "v_token": token,
+                "v_at": at,
+            },
         )
-        .values(pending_item_id=int(item_id), pending_token=token, pending_presented_at=to_db(now))
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .rowcount
+    )
     if won:  # the server records the item before it is sent; the first delivery is marked
-        session.execute(
-            update(ItemVersion)
-            .where(ItemVersion.id == int(item_id), ItemVersion.first_delivered_at.is_(None))
-            .values(first_delivered_at=to_db(now))
-            .execution_options(synchronize_session=False)
-        )
+        itembank.mark_delivered(session, version_id, now)
     session.commit()
+    if not won:  # another request chose it a moment earlier: show what it recorded
+        return _live(session, user_id=live.user_id, attempt_id=live.id)
+    itembank.marked_committed(session, version_id)
+    return replace(live, pending_item_id=version_id, pending_token=token, pending_presented_at=at)
 
 
 # ---------------------------------------------------------------- answer
@@ -296,29 +385,32 @@ def _choose_next(session, attempt: ExamAttempt, now, on_exam_passed) -> None:
 
 @dataclass(frozen=True)
 class AnswerOutcome:
-    """accepted: this request recorded the answer; duplicate: an identical one already had."""
+    """accepted: this request recorded the answer; duplicate: an identical one already had.
 
-    attempt: ExamAttempt
+    attempt: the attempt as this request left it (no next item chosen yet when accepted).
+    """
+
+    attempt: Live
     position: int
     accepted: bool
     duplicate: bool
 
 
-def _check_answer(version: ItemVersion, answer: list[str]) -> list[str]:
-    letters = LETTERS[: len(version.options)]
+def _check_answer(item: itembank.DeliveryItem, answer: list[str]) -> list[str]:
+    letters = LETTERS[: len(item.options)]
     answer = [str(a).strip().upper() for a in answer]
     if not answer:
         raise InvalidInput("Choose an answer before you continue.")
     if any(a not in letters for a in answer) or len(set(answer)) != len(answer):
         raise InvalidInput("The answer names an option that does not exist.")
-    if version.type == "single" and len(answer) != 1:
+    if item.type == "single" and len(answer) != 1:
         raise InvalidInput("Choose exactly one option.")
-    if version.type == "ordering" and sorted(answer) != sorted(letters):
+    if item.type == "ordering" and sorted(answer) != sorted(letters):
         raise InvalidInput("Put every element in a position of its own.")
     return answer
 
 
-def _stale(session, attempt: ExamAttempt, message: str) -> StaleItem:
+def _stale(session, attempt: Live, message: str) -> StaleItem:
     """409 that carries the item now pending (or says the attempt has ended)."""
     item = _pending(session, attempt)
     current = (
@@ -337,23 +429,26 @@ def _stale(session, attempt: ExamAttempt, message: str) -> StaleItem:
     )
 
 
-def _replay(session, attempt, position, token, answer, now, on_exam_passed) -> AnswerOutcome:
+def _replay(session, live: Live, position, token, answer, now, on_exam_passed) -> AnswerOutcome:
     """A repeated submission: the same outcome if identical, else a 409 that changes nothing."""
-    prior = session.exec(
-        select(ExamResponse).where(
-            ExamResponse.attempt_id == attempt.id, ExamResponse.position == position
+    prior = (
+        session.connection()
+        .execute(
+            sa_select(_RESPONSES.c.token, _RESPONSES.c.answer).where(
+                _RESPONSES.c.attempt_id == live.id, _RESPONSES.c.position == position
+            )
         )
-    ).first()
+        .first()
+    )
     if prior is not None and prior.token == token and list(prior.answer) == list(answer):
-        return AnswerOutcome(attempt=attempt, position=position, accepted=False, duplicate=True)
-    if attempt.status == "open" and attempt.pending_item_id is None:
-        _choose_next(session, attempt, now, on_exam_passed)  # so the 409 can carry it
-        session.refresh(attempt)
-    if attempt.status != "open":
+        return AnswerOutcome(attempt=live, position=position, accepted=False, duplicate=True)
+    if live.status == "open" and live.pending_item_id is None:
+        live = _choose_next(session, live, now, on_exam_passed)  # so the 409 can carry it
+    if live is None or live.status != "open":
         raise AttemptClosed("This attempt has ended; no more answers are accepted.")
     raise _stale(
         session,
-        attempt,
+        live,
         "That answer was for a question that is no longer current; nothing was changed. "
         "Here is the current question.",
     )
@@ -371,78 +466,119 @@ def submit_answer(
     on_exam_passed: OnExamPassed = _no_op,
 ) -> AnswerOutcome:
     """Accept an answer for the pending item of an open attempt, once; commit it."""
-    attempt = get_attempt(session, user=user, attempt_id=attempt_id)
-    if _expire_if_due(session, attempt, now, on_exam_passed):
+    live = _live(session, user_id=user.id, attempt_id=attempt_id)
+    if _overdue(live, now):
+        closing.expire_one(session, attempt_id=live.id, now=now, on_exam_passed=on_exam_passed)
         raise AttemptClosed(
             "Your time ran out before this answer arrived; the attempt was scored on the "
             "answers given before the deadline."
         )
     answer = [str(a).strip().upper() for a in answer]
     if (
-        attempt.status != "open"
-        or attempt.pending_item_id is None
-        or position != attempt.step + 1
-        or token != attempt.pending_token
+        live.status != "open"
+        or live.pending_item_id is None
+        or position != live.step + 1
+        or token != live.pending_token
     ):
-        return _replay(session, attempt, position, token, answer, now, on_exam_passed)
-    version = session.get(ItemVersion, attempt.pending_item_id)
-    answer = _check_answer(version, answer)
-    step, presented_at = attempt.step, attempt.pending_presented_at
+        return _replay(session, live, position, token, answer, now, on_exam_passed)
+    item = itembank.delivery_item(session, live.pending_item_id)
+    answer = _check_answer(item, answer)
+    step = live.step
     # Everything is computed before the first write, so the write transaction (which holds
     # SQLite's single write lock) is only the statements and the commit.
-    correct = bridge.score(version, answer)
-    frozen = bridge.thaw(attempt)
+    correct = item.is_correct(answer)
+    frozen = bridge.thaw(session, live.id, live.state)
     state = engine.record_response(
-        frozen.state, str(version.id), correct, frozen.policy, frozen.pool
+        frozen.state, str(item.version_id), correct, frozen.policy, frozen.pool
     )
     decision = engine.stop_decision(state, frozen.policy)
-    won = session.execute(
-        update(ExamAttempt)
-        .where(
-            ExamAttempt.id == attempt.id,
-            ExamAttempt.step == step,
-            ExamAttempt.status == "open",
-            ExamAttempt.pending_token == token,
-        )
-        .values(
-            step=step + 1,
-            pending_item_id=None,
-            pending_token=None,
-            pending_presented_at=None,
-            state=state.to_dict(),
-        )
-        .execution_options(synchronize_session=False)
+    new_state = state.to_dict()
+    conn = session.connection()
+    won = conn.execute(
+        _RECORD_ANSWER,
+        {"w_id": live.id, "w_step": step, "w_token": token, "v_state": new_state},
     ).rowcount
-    if not won:  # another request answered this item a moment earlier
+    if won:
+        conn.execute(
+            _INSERT_RESPONSE,
+            {
+                "attempt_id": live.id,
+                "position": position,
+                "item_version_id": item.version_id,
+                "token": token,
+                "answer": answer,
+                "correct": correct,
+                "presented_at": live.pending_presented_at,
+                "answered_at": to_db(now),
+            },
+        )
+        audit.record(
+            session,
+            action="exam.answer",
+            at=now,
+            actor_id=user.id,
+            subject=f"attempt:{live.id}",
+            data={"position": position, "item_version_id": item.version_id},
+        )
+        if decision.stop:
+            closing.finish(
+                session, attempt_id=live.id, step=step + 1, reason=str(decision.reason), now=now
+            )
+        session.commit()
+    else:  # another request answered this item a moment earlier
         session.rollback()
-        session.refresh(attempt)
-        return _replay(session, attempt, position, token, answer, now, on_exam_passed)
-    session.add(
-        ExamResponse(
-            attempt_id=attempt.id,
-            position=position,
-            item_version_id=version.id,
-            token=token,
-            answer=answer,
-            correct=correct,
-            presented_at=presented_at,
-            answered_at=to_db(now),
-        )
-    )
-    audit.record(
-        session,
-        action="exam.answer",
-        at=now,
-        actor_id=user.id,
-        subject=f"attempt:{attempt.id}",
-        data={"position": position, "item_version_id": version.id},
-    )
+        live = _live(session, user_id=user.id, attempt_id=attempt_id)
+        return _replay(session, live, position, token, answer, now, on_exam_passed)
     if decision.stop:
-        closing.finish(
-            session, attempt_id=attempt.id, step=step + 1, reason=str(decision.reason), now=now
+        closing.notify(session, live.id, on_exam_passed)
+    after = replace(
+        live,
+        step=step + 1,
+        pending_item_id=None,
+        pending_token=None,
+        pending_presented_at=None,
+        state=new_state,
+        status="finished" if decision.stop else "open",
+    )
+    return AnswerOutcome(attempt=after, position=position, accepted=True, duplicate=False)
+
+
+def answer_and_next(
+    *,
+    session: Session,
+    user: User,
+    attempt_id: int,
+    position: int,
+    token: str,
+    answer: list[str],
+    now: datetime,
+    on_exam_passed: OnExamPassed = _no_op,
+) -> tuple[AnswerOutcome, AttemptView]:
+    """Submit (committed first), then choose and record the next item in its own transaction.
+
+    One request per question for the API: the answer's response carries the next item. The
+    next item is chosen from the state this request just committed, without reading it back.
+    """
+    outcome = submit_answer(
+        session=session,
+        user=user,
+        attempt_id=attempt_id,
+        position=position,
+        token=token,
+        answer=answer,
+        now=now,
+        on_exam_passed=on_exam_passed,
+    )
+    live = outcome.attempt
+    if not outcome.accepted or live.status != "open":
+        return outcome, present(
+            session=session,
+            user=user,
+            attempt_id=attempt_id,
+            now=now,
+            on_exam_passed=on_exam_passed,
         )
-    session.commit()
-    session.refresh(attempt)
-    if decision.stop:
-        closing.notify(session, attempt.id, on_exam_passed)
-    return AnswerOutcome(attempt=attempt, position=position, accepted=True, duplicate=False)
+    live = _choose_next(session, live, now, on_exam_passed)
+    if live is None or live.status != "open":
+        return outcome, _closed_view(session, user=user, attempt_id=attempt_id, now=now)
+    return outcome, view(session, live, now)

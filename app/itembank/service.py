@@ -6,10 +6,11 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
-from app.core import audit
+from app.core import audit, db
 from app.core.clock import to_db
 from app.core.errors import InvalidInput, NotFound
 from app.itembank import files
@@ -274,6 +275,81 @@ def readiness(session: Session, *, user, track: str, cut: float) -> Readiness:
         scaled_low=scaled(low, cut),
         scaled_high=scaled(high, cut),
     )
+
+
+@dataclass(frozen=True)
+class DeliveryItem:
+    """What exam delivery needs of an item version: its words and its key (never sent)."""
+
+    version_id: int
+    type: str
+    stem: str
+    options: tuple[str, ...]
+    key: tuple[str, ...]
+
+    def is_correct(self, answer: list[str]) -> bool:
+        if self.type == "ordering":
+            return list(answer) == list(self.key)
+        return sorted(answer) == sorted(self.key)
+
+
+_DELIVERY: dict[tuple[str, int], DeliveryItem] = {}
+_DELIVERY_MAX = 50_000
+
+
+def delivery_item(session: Session, version_id: int) -> DeliveryItem:
+    """An item version's words and key, cached per process.
+
+    Safe to cache for ever: a version's words, options and key never change (an edit makes a
+    new version; only the parameters of a never-delivered version may be adjusted, and
+    attempts read parameters from their own frozen pool, not from here).
+    """
+    cache_key = (db.cache_scope(session), version_id)
+    hit = _DELIVERY.get(cache_key)
+    if hit is not None:
+        return hit
+    row = session.connection().execute(_DELIVERY_QUERY, {"id": version_id}).one_or_none()
+    if row is None:
+        raise NotFound("There is no such item.")
+    type_, stem, options, answer_key = row
+    hit = DeliveryItem(
+        version_id=version_id,
+        type=type_,
+        stem=stem,
+        options=tuple(o["text"] for o in options),
+        key=tuple(str(k) for k in answer_key),
+    )
+    if len(_DELIVERY) >= _DELIVERY_MAX:
+        _DELIVERY.clear()
+    _DELIVERY[cache_key] = hit
+    return hit
+
+
+_VERSIONS = ItemVersion.__table__
+_DELIVERY_QUERY = sa_select(
+    _VERSIONS.c.type, _VERSIONS.c.stem, _VERSIONS.c.options, _VERSIONS.c.key
+).where(_VERSIONS.c.id == bindparam("id"))
+_MARKED: set[tuple[str, int]] = set()
+_MARK_DELIVERED = (
+    _VERSIONS.update()
+    .where(_VERSIONS.c.id == bindparam("w_id"), _VERSIONS.c.first_delivered_at.is_(None))
+    .values(first_delivered_at=bindparam("v_at"))
+)
+
+
+def mark_delivered(session: Session, version_id: int, now: datetime) -> None:
+    """Stamp a version's first delivery (from then on its parameters are frozen too).
+
+    The conditional UPDATE is idempotent; once the caller has committed it, `marked_committed`
+    spares this process the statement for that version from then on.
+    """
+    if (db.cache_scope(session), version_id) in _MARKED:
+        return
+    session.connection().execute(_MARK_DELIVERED, {"w_id": version_id, "v_at": to_db(now)})
+
+
+def marked_committed(session: Session, version_id: int) -> None:
+    _MARKED.add((db.cache_scope(session), version_id))
 
 
 def pool_parameters(session: Session, *, track: str) -> list[dict]:

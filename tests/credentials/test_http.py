@@ -235,10 +235,13 @@ def test_the_hooks_are_wired_into_the_app(app, session, settings, clock):
 
 
 def test_the_hook_reads_a_passed_attempt_through_the_exams_service(app, session, clock):
-    from app.exams.models import ExamAttempt
+    from app.exams.models import ExamAttempt, ExamPool
 
     user = make_user(session)
     finished = clock() - timedelta(minutes=5)
+    pool = ExamPool(track="CAWM", digest="0" * 64, items=[], created_at=finished)
+    session.add(pool)
+    session.commit()
 
     def attempt(passed: bool) -> int:
         row = ExamAttempt(
@@ -249,6 +252,7 @@ def test_the_hook_reads_a_passed_attempt_through_the_exams_service(app, session,
             deadline_at=finished + timedelta(hours=1),
             finished_at=finished,
             passed=passed,
+            pool_id=pool.id,
         )
         session.add(row)
         session.commit()

@@ -176,7 +176,7 @@ def test_no_acknowledged_answer_is_lost_across_kill_9(session, settings, tmp_pat
             responses = bridge.recorded_responses(s, a.id)
             assert len(responses) == a.step == len(a.state["item_ids"])
             assert [i for i, _ in responses] == a.state["item_ids"]
-            frozen = bridge.thaw(a)
+            frozen = bridge.thaw(s, a.id, a.state)
             expected = engine.score_responses(responses, frozen.policy, frozen.pool, a.end_reason)
             assert a.result == expected.to_dict()
     engine_.dispose()

@@ -199,7 +199,7 @@ def test_full_attempt_stops_balances_content_and_scores_like_the_engine(session,
     rows = exams.responses_of(session, attempt.id)
     assert [r.position for r in rows] == list(range(1, n + 1))
     # content balancing: every blueprint domain is represented near its weight
-    by_id = {p["id"]: p for p in attempt.pool}
+    by_id = {p["id"]: p for p in bridge.pool_items(session, attempt.id)}
     scored = [
         by_id[r.item_version_id]["domain"] for r in rows if not by_id[r.item_version_id]["pretest"]
     ]
@@ -207,7 +207,7 @@ def test_full_attempt_stops_balances_content_and_scores_like_the_engine(session,
     for d in attempt.policy["blueprint"]:
         assert abs(counts[str(d["code"])] - d["weight"] * n_scored) <= 2, (d, counts)
     # the stored result is the engine's score of the recorded responses
-    frozen = bridge.thaw(attempt)
+    frozen = bridge.thaw(session, attempt.id, attempt.state)
     expected = engine.score_responses(
         [(str(r.item_version_id), r.correct) for r in rows],
         frozen.policy,

@@ -6,6 +6,7 @@ import re
 from sqlmodel import select
 
 from app.core.clock import as_utc
+from app.exams import engine_bridge as bridge
 from app.exams.models import Accommodation, ExamAttempt, ExamWaiver
 from app.itembank.models import Item, ItemVersion
 from tests.factories import exams as fx
@@ -260,7 +261,7 @@ def secret_strings(session, attempt_ids) -> set[str]:
     """Rationales and item codes of every item in the pools of these attempts."""
     out = set()
     for attempt in session.exec(select(ExamAttempt).where(ExamAttempt.id.in_(attempt_ids))):
-        ids = [p["id"] for p in attempt.pool]
+        ids = [p["id"] for p in bridge.pool_items(session, attempt.id)]
         for v, item in session.exec(
             select(ItemVersion, Item).join(Item).where(ItemVersion.id.in_(ids))
         ):

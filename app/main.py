@@ -25,7 +25,7 @@ from app.exams import router as exams_router
 from app.itembank import router as itembank_router
 from app.portal import router as portal_router
 from app.web import errors
-from app.web.middleware import BodyLimit, SecurityHeaders
+from app.web.middleware import BodyLimit, ConcurrencyLimit, SecurityHeaders
 from app.web.templating import STATIC_DIR
 
 log = logging.getLogger("wmi")
@@ -50,7 +50,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     )
     app.state.settings = settings
     app.state.clock = clock
-    app.state.engine = make_engine(settings.database_url)
+    app.state.engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
 
     def deliver_mail() -> None:
         try:
@@ -79,6 +83,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     )
     app.add_middleware(SecurityHeaders, hsts=bool(settings.cookie_secure))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/api/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")

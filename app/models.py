@@ -16,4 +16,4 @@ from app.exams.models import (  # noqa: F401
     ExamResponse,
     ExamWaiver,
 )
-from app.itembank.models import Item, ItemVersion, PracticeResponse  # noqa: F401
+from app.itembank.models import BankRevision, Item, ItemVersion, PracticeResponse  # noqa: F401

@@ -1,15 +1,24 @@
 """Answer-and-next-item throughput of the real server, as a ratio against a bare endpoint.
 
 Starts `wmi serve` in its own process (SQLite with one worker, or PostgreSQL with two), creates
-candidates with API tokens, then, in the same run:
-  1. baseline: C concurrent clients call GET /api/v1/ping (no database) for a few seconds;
-  2. exam: C candidates each start a CAWM attempt and loop answer -> next item until it ends
-     (one request per question: the answer's response carries the next item);
-  3. (PostgreSQL) simultaneous start: S candidates start within 10 seconds.
-Prints requests per second, p50/p95/p99 latencies and the ratio exam/baseline.
+candidates with API tokens, then, in the same run, with one asyncio client (aiohttp, keep-alive
+connections; the client costs a fraction of a millisecond per request, so the figures are the
+server's):
+  1. bare: C connections call GET /api/v1/ping (no database) as fast as they can;
+  2. saturated: C candidates loop answer -> next item as fast as they can (closed loop; one
+     request per question: the answer's response carries the next item). Attempts are started
+     before the window; a candidate whose attempt ends moves on to a fresh started attempt, so C
+     stay busy for the whole window. The ratio is cycles/s over bare requests/s;
+  3. paced: the same C candidates, each waiting between answers so that together they offer
+     --load (default 0.5) of the saturated rate: the latency a candidate meets on a busy server
+     that is not overloaded (in a closed loop, latency is only C / throughput, Little's law);
+  4. (--starts N) simultaneous start: N more candidates start at evenly spread moments in 10 s.
+Also prints the server's CPU time per request (from /proc), and the client's.
 
-  .venv/bin/python bench/bench_exam_throughput.py --backend sqlite --workers 1
+  .venv/bin/python bench/bench_exam_throughput.py --backend sqlite --workers 1 --pin
   .venv/bin/python bench/bench_exam_throughput.py --backend postgres --workers 2 --starts 500
+
+--pin puts the server on the last CPU and the client on the first (one worker uses one core).
 """
 
 import argparse
@@ -21,10 +30,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+import aiohttp
 import httpx
 import psycopg
 from sqlmodel import Session
@@ -73,6 +82,23 @@ def start_server(url: str, workers: int, var: Path) -> tuple[subprocess.Popen, s
     raise SystemExit("server did not start: " + (var / "server.log").read_text()[-2000:])
 
 
+def server_pids(proc: subprocess.Popen) -> list[int]:
+    """The `wmi serve` process and its uvicorn worker processes, if any."""
+    out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout
+    return [proc.pid] + [int(p) for p in out.split()]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def make_candidates(url: str, n: int) -> list[str]:
     """n learners with API tokens, written straight to the database (fast, no Argon2 per user)."""
     from app.accounts.models import ApiToken, User
@@ -111,103 +137,185 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
 
-def baseline(base: str, clients: int, seconds: float) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    lock, stop = threading.Lock(), time.monotonic() + seconds
-
-    def run():
-        with httpx.Client(base_url=base, timeout=10) as c:
-            mine = []
-            while time.monotonic() < stop:
-                t = time.perf_counter()
-                c.get("/api/v1/ping").raise_for_status()
-                mine.append(time.perf_counter() - t)
-            with lock:
-                latencies.extend(mine)
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=run) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return len(latencies) / (time.monotonic() - started), latencies
+def answer_for(item: dict, rng: random.Random) -> list[str]:
+    letters = "ABCDE"[: len(item["options"])]
+    if item["type"] == "single":
+        return [rng.choice(letters)]
+    if item["type"] == "multiple":
+        return rng.sample(letters, 2)
+    return rng.sample(letters, len(letters))
 
 
-def exam_cycles(base: str, tokens: list[str], max_cycles: int) -> tuple[float, list[float], int]:
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
+class Client:
+    """One asyncio HTTP client for every phase (keep-alive connections, at most `limit`)."""
 
-    def run(token: str, seed: int):
-        rng = random.Random(seed)
+    def __init__(self, base: str, limit: int) -> None:
+        self.base, self.limit = base, limit
+
+    async def __aenter__(self):
+        timeout = aiohttp.ClientTimeout(total=120)
+        connector = aiohttp.TCPConnector(limit=self.limit)
+        self.http = aiohttp.ClientSession(self.base, connector=connector, timeout=timeout)
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.http.close()
+
+    async def ping(self) -> int:
+        async with self.http.get("/api/v1/ping") as r:
+            await r.read()
+            return r.status
+
+    async def start(self, token: str) -> tuple[int, dict]:
         headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=base, timeout=30, headers=headers) as c:
-            attempt = c.post("/api/v1/exams/CAWM/attempts").json()
-            mine = []
-            for _ in range(max_cycles):
-                item = attempt.get("item")
-                if attempt.get("status") != "open" or not item:
-                    break
-                letters = "ABCDE"[: len(item["options"])]
-                answer = (
-                    [rng.choice(letters)]
-                    if item["type"] == "single"
-                    else rng.sample(letters, 2)
-                    if item["type"] == "multiple"
-                    else rng.sample(letters, len(letters))
-                )
-                t = time.perf_counter()
-                r = c.post(
-                    f"/api/v1/exams/attempts/{attempt['id']}/answers",
-                    json={"position": item["position"], "token": item["token"], "answer": answer},
-                )
-                mine.append(time.perf_counter() - t)
-                if r.status_code != 200:
-                    with lock:
-                        errors[0] += 1
-                    break
-                attempt = r.json()["attempt"]  # the answer's response carries the next item
-            with lock:
-                latencies.extend(mine)
+        async with self.http.post("/api/v1/exams/CAWM/attempts", headers=headers) as r:
+            return r.status, await r.json()
+
+    async def answer(self, token: str, attempt: dict, rng: random.Random) -> tuple[int, dict]:
+        item = attempt["item"]
+        body = {
+            "position": item["position"],
+            "token": item["token"],
+            "answer": answer_for(item, rng),
+        }
+        headers = {"Authorization": f"Bearer {token}"}
+        url = f"/api/v1/exams/attempts/{attempt['id']}/answers"
+        async with self.http.post(url, json=body, headers=headers) as r:
+            return r.status, await r.json()
+
+
+async def bare(client: Client, clients: int, seconds: float) -> tuple[float, list[float], int]:
+    latencies, errors = [], 0
+    stop = time.monotonic() + seconds
+
+    async def loop():
+        nonlocal errors
+        while time.monotonic() < stop:
+            t = time.perf_counter()
+            ok = await client.ping() == 200
+            latencies.append(time.perf_counter() - t)
+            errors += 0 if ok else 1
 
     started = time.monotonic()
-    threads = [threading.Thread(target=run, args=(tok, i)) for i, tok in enumerate(tokens)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return len(latencies) / (time.monotonic() - started), latencies, errors[0]
+    await asyncio.gather(*(loop() for _ in range(clients)))
+    return len(latencies) / (time.monotonic() - started), latencies, errors
 
 
-def simultaneous_starts(base: str, tokens: list[str], window: float) -> tuple[list[float], int]:
-    """Each candidate starts at its own moment, spread evenly over the window (asyncio client)."""
+async def start_all(client: Client, tokens: list[str]) -> list[tuple[str, dict]]:
+    """Start one attempt per token (8 at a time) before the measured windows."""
+    gate = asyncio.Semaphore(8)
 
-    async def run_all():
-        latencies, errors = [], 0
-        limits = httpx.Limits(max_connections=len(tokens))
-        async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+    async def one(token):
+        async with gate:
+            status, attempt = await client.start(token)
+            if status != 201:
+                raise SystemExit(f"start failed: {status} {attempt}")
+            return token, attempt
 
-            async def one(token: str, delay: float):
-                nonlocal errors
-                await asyncio.sleep(delay)
-                t = time.perf_counter()
-                try:
-                    r = await client.post(
-                        "/api/v1/exams/CAWM/attempts", headers={"Authorization": f"Bearer {token}"}
-                    )
-                    ok = r.status_code == 201
-                except httpx.HTTPError:
-                    ok = False
-                latencies.append(time.perf_counter() - t)
-                errors += 0 if ok else 1
+    return list(await asyncio.gather(*(one(t) for t in tokens)))
 
-            await asyncio.gather(
-                *(one(tok, window * i / len(tokens)) for i, tok in enumerate(tokens))
+
+async def cycles(client, queue, clients, seconds, think=None) -> tuple[float, list[float], int]:
+    """C candidates answer until the window closes; think: seconds each waits between answers."""
+    latencies, errors = [], 0
+    stop = time.monotonic() + seconds
+
+    async def candidate(seed: int):
+        nonlocal errors
+        rng = random.Random(seed)
+        token, attempt = None, None
+        if think:
+            await asyncio.sleep(rng.uniform(0, think))  # spread the first answers
+        while time.monotonic() < stop:
+            if attempt is None or attempt.get("status") != "open" or not attempt.get("item"):
+                if not queue:
+                    return
+                token, attempt = queue.pop()
+                continue
+            t = time.perf_counter()
+            status, body = await client.answer(token, attempt, rng)
+            latencies.append(time.perf_counter() - t)
+            if status != 200:
+                errors += 1
+                attempt = None
+                continue
+            attempt = body["attempt"]
+            if think:
+                await asyncio.sleep(rng.expovariate(1 / think))
+
+    started = time.monotonic()
+    await asyncio.gather(*(candidate(i) for i in range(clients)))
+    return len(latencies) / (time.monotonic() - started), latencies, errors
+
+
+async def simultaneous_starts(client: Client, tokens: list[str], window: float):
+    latencies, errors = [], 0
+
+    async def one(token: str, delay: float):
+        nonlocal errors
+        await asyncio.sleep(delay)
+        t = time.perf_counter()
+        try:
+            status, _ = await client.start(token)
+        except aiohttp.ClientError:
+            status = 0
+        latencies.append(time.perf_counter() - t)
+        errors += 0 if status == 201 else 1
+
+    await asyncio.gather(*(one(t, window * i / len(tokens)) for i, t in enumerate(tokens)))
+    return latencies, errors
+
+
+def line(label: str, rate: float, unit: str, lat: list[float], errors: int, cpu_ms: float) -> str:
+    return (
+        f"{label:<14}: {rate:8.1f} {unit}  p50 {pct(lat, 0.5):6.1f} ms  p95 {pct(lat, 0.95):6.1f}"
+        f" ms  p99 {pct(lat, 0.99):6.1f} ms  ({len(lat)} requests, {errors} errors; server CPU"
+        f" {cpu_ms:.2f} ms each)"
+    )
+
+
+async def run(args, base: str, tokens: list[str], pids: list[int]) -> None:
+    starts = tokens[len(tokens) - args.starts :] if args.starts else []
+    exam_tokens = tokens[: len(tokens) - args.starts]
+    async with Client(base, max(args.clients, args.starts or 1)) as client:
+        await bare(client, args.clients, 1.0)  # warm up
+        queue = await start_all(client, exam_tokens)
+        warm = [queue.pop()]
+        await cycles(client, warm, 1, 5.0)  # the first exam requests build routes and caches
+        queue.reverse()
+
+        c0, m0 = cpu_seconds(pids), time.process_time()
+        rps, base_lat, base_err = await bare(client, args.clients, args.seconds)
+        c1, m1 = cpu_seconds(pids), time.process_time()
+        cps, exam_lat, exam_err = await cycles(client, queue, args.clients, args.seconds)
+        c2, m2 = cpu_seconds(pids), time.process_time()
+        think = args.clients / (args.load * cps)
+        paced, paced_lat, paced_err = await cycles(client, queue, args.clients, args.seconds, think)
+        print(f"backend={args.backend} workers={args.workers} clients={args.clients}")
+        print(
+            line("bare endpoint", rps, "req/s", base_lat, base_err, (c1 - c0) / len(base_lat) * 1e3)
+        )
+        print(
+            line("answer + next", cps, "cyc/s", exam_lat, exam_err, (c2 - c1) / len(exam_lat) * 1e3)
+        )
+        print(
+            f"paced         : {paced:8.1f} cyc/s offered {args.load:.2f} x saturated "
+            f"(each candidate thinks {think * 1000:.0f} ms on average)  p50 "
+            f"{pct(paced_lat, 0.5):6.1f} ms  p95 {pct(paced_lat, 0.95):6.1f} ms  p99 "
+            f"{pct(paced_lat, 0.99):6.1f} ms  ({len(paced_lat)} requests, {paced_err} errors)"
+        )
+        client_ms = ((m1 - m0) / len(base_lat) * 1e3, (m2 - m1) / len(exam_lat) * 1e3)
+        print(f"client CPU    : {client_ms[0]:.2f} ms per ping, {client_ms[1]:.2f} ms per cycle")
+        print(f"ratio (answer+next cycles / bare requests): {cps / rps:.3f}")
+        if len(queue) < args.clients:
+            print("warning: the started attempts ran out before the windows ended")
+        if starts:
+            lat, errs = await simultaneous_starts(client, starts, 10.0)
+            print(
+                f"simultaneous start: {len(lat)} candidates in 10 s, {errs} errors, "
+                f"p50 {pct(lat, 0.5):.1f} ms, p99 {pct(lat, 0.99):.1f} ms, "
+                f"max {max(lat) * 1000:.1f} ms, mean {statistics.mean(lat) * 1000:.1f} ms"
             )
-        return latencies, errors
-
-    return asyncio.run(run_all())
 
 
 def main() -> None:
@@ -215,9 +323,11 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--cycles", type=int, default=40, help="answers per candidate at most")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each window")
+    parser.add_argument("--attempts", type=int, default=300, help="attempts started beforehand")
+    parser.add_argument("--load", type=float, default=0.5, help="paced load, share of saturated")
     parser.add_argument("--starts", type=int, default=0, help="simultaneous starts (0: skip)")
+    parser.add_argument("--pin", action="store_true", help="server on the last CPU, client first")
     args = parser.parse_args()
     var = Path(tempfile.mkdtemp(prefix="wmi-bench-"))
     if args.backend == "sqlite":
@@ -230,27 +340,15 @@ def main() -> None:
         url = f"{PG}/{name}"
     proc, base = start_server(url, args.workers, var)
     try:
-        tokens = make_candidates(url, args.clients + args.starts)
-        rps, base_lat = baseline(base, args.clients, args.seconds)
-        cps, exam_lat, errors = exam_cycles(base, tokens[: args.clients], args.cycles)
-        print(f"backend={args.backend} workers={args.workers} clients={args.clients}")
-        print(
-            f"bare endpoint : {rps:8.1f} req/s  p50 {pct(base_lat, 0.5):6.1f} ms  "
-            f"p99 {pct(base_lat, 0.99):6.1f} ms"
-        )
-        print(
-            f"answer + next : {cps:8.1f} cyc/s  p50 {pct(exam_lat, 0.5):6.1f} ms  "
-            f"p95 {pct(exam_lat, 0.95):6.1f} ms  p99 {pct(exam_lat, 0.99):6.1f} ms  "
-            f"({len(exam_lat)} cycles, {errors} errors)"
-        )
-        print(f"ratio (answer+next cycles / bare requests): {cps / rps:.3f}")
-        if args.starts:
-            lat, errs = simultaneous_starts(base, tokens[args.clients :], 10.0)
-            print(
-                f"simultaneous start: {len(lat)} candidates in 10 s, {errs} errors, "
-                f"p50 {pct(lat, 0.5):.1f} ms, p99 {pct(lat, 0.99):.1f} ms, "
-                f"max {max(lat) * 1000:.1f} ms, mean {statistics.mean(lat) * 1000:.1f} ms"
-            )
+        pids = server_pids(proc)
+        if args.pin:
+            cpus = sorted(os.sched_getaffinity(0))
+            for pid in pids:  # every thread of the server processes
+                subprocess.run(["taskset", "-a", "-p", "-c", str(cpus[-1]), str(pid)], check=True,
+                               capture_output=True)  # fmt: skip
+            os.sched_setaffinity(0, {cpus[0]})
+        tokens = make_candidates(url, args.attempts + args.starts)
+        asyncio.run(run(args, base, tokens, pids))
     finally:
         proc.terminate()
         try:

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = True
     sweep_interval_seconds: int = 30
+    max_concurrent_requests: int = Field(default=24, ge=1, le=1000)
+    db_pool_size: int = Field(default=20, ge=1, le=1000)
+    db_max_overflow: int = Field(default=20, ge=0, le=1000)
     environment: str = Field(default="development", pattern="^(development|test|production)$")
 
     @model_validator(mode="after")

@@ -90,14 +90,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-# As many connections as the server's thread pool has threads (AnyIO's default is 40), so a
-# burst queues on the CPU rather than timing out on the pool (SQLite's default of 5 + 10 made
-# request threads open and close overflow connections under load).
-_POOL = {"pool_size": 20, "max_overflow": 20, "pool_timeout": 60}
+def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 20) -> Engine:
+    """An engine for SQLite (WAL, foreign keys on) or PostgreSQL (psycopg 3).
 
-
-def make_engine(url: str) -> Engine:
-    """An engine for SQLite (WAL, foreign keys on) or PostgreSQL (psycopg 3)."""
+    Pool: by default as many connections as the server's thread pool has threads (AnyIO's
+    default is 40), so a burst queues on the CPU rather than timing out on the pool (SQLite's
+    default of 5 + 10 made request threads open and close overflow connections under load).
+    Each worker may open pool_size + max_overflow connections: keep workers x that below the
+    server's max_connections (PostgreSQL's default is 100).
+    """
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": 60}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -109,7 +111,7 @@ def make_engine(url: str) -> Engine:
                 "timeout": 10,
                 "factory": _SingleWriterConnection,
             },
-            **(_POOL if path and path != ":memory:" else {}),
+            **(pool if path and path != ":memory:" else {}),
         )
         with _LOCKS_GUARD:
             lock = _WRITE_LOCKS.setdefault(
@@ -125,7 +127,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, **_POOL)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def alembic_config(url: str):

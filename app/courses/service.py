@@ -150,9 +150,14 @@ def list_tracks(session: Session) -> list[Track]:
 
 
 def get_track(session: Session, code: str) -> Track:
-    track = session.exec(select(Track).where(Track.code == code.upper())).first()
+    """The track by code; remembered for the session (a request asks for it several times)."""
+    seen = session.info.setdefault("tracks", {})
+    track = seen.get(code.upper())
     if track is None:
-        raise NotFound(f"There is no track called {code}.")
+        track = session.exec(select(Track).where(Track.code == code.upper())).first()
+        if track is None:
+            raise NotFound(f"There is no track called {code}.")
+        seen[track.code] = track
     return track
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, select
 
 from app.accounts import service as accounts
@@ -60,19 +61,28 @@ def time_factor(session: Session, *, user_id: int) -> float:
 
 
 def _attempts(session: Session, user_id: int, track: str) -> list[ExamAttempt]:
+    """The user's attempts on the track: only the columns the rules read (no JSON columns)."""
     return list(
         session.exec(
             select(ExamAttempt)
+            .options(
+                load_only(
+                    ExamAttempt.id,
+                    ExamAttempt.status,
+                    ExamAttempt.started_at,
+                    ExamAttempt.finished_at,
+                )
+            )
             .where(ExamAttempt.user_id == user_id, ExamAttempt.track == track)
             .order_by(ExamAttempt.started_at)
         )
     )
 
 
-def _prerequisite_reason(session, user_id, code, policy, certified: set[str]) -> tuple:
+def _prerequisite_reason(session, user_id, code, policy, certified_tracks) -> tuple:
     pre = policy["prerequisites"]
     needed = list(pre.get("any_of") or [])
-    if not needed or certified & set(needed):
+    if not needed or set(certified_tracks(session, user_id)) & set(needed):
         return None, False
     if pre.get("waiver_allowed") and active_waiver(session, user_id=user_id, track=code):
         return None, True
@@ -94,9 +104,7 @@ def check(
     open_attempt = next((a for a in attempts if a.status == "open"), None)
     if open_attempt is not None:
         reasons.append("You have an attempt in progress on this exam; resume it.")
-    prereq, waived = _prerequisite_reason(
-        session, user.id, row.code, policy, set(certified_tracks(session, user.id))
-    )
+    prereq, waived = _prerequisite_reason(session, user.id, row.code, policy, certified_tracks)
     if prereq:
         reasons.append(prereq)
     closed = [a for a in attempts if a.status != "open"]

@@ -42,31 +42,76 @@ def pool_digest(items: list[dict]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-_POOL_IDS: dict[tuple[str, str], int] = {}
+_POOL_IDS: dict[tuple, int] = {}  # (database, the items as tuples) -> exam_pool.id
+_ITEM_POOLS: OrderedDict[tuple[str, int], engine.ItemPool] = OrderedDict()
+_ITEM_POOLS_MAX = 64
 
 
-def frozen_pool_id(session: Session, *, track: str, items: list[dict], now) -> int:
-    """The id of the stored pool with these items, storing it first if it is new.
+def frozen_pool(
+    session: Session, *, track: str, items: list[dict], now
+) -> tuple[int, engine.ItemPool]:
+    """The stored pool with these items (stored first if it is new) and its engine value.
 
-    Concurrent starts on a new bank state race to insert the same digest: the unique digest
-    and INSERT ... ON CONFLICT DO NOTHING let exactly one row exist, on SQLite and PostgreSQL.
+    Attempts that start on the same state of the bank share one stored pool and, in a process,
+    one ItemPool (whose per-policy arrays the engine memoises). Concurrent starts on a new bank
+    state race to insert the same digest: the unique digest and INSERT ... ON CONFLICT DO
+    NOTHING let exactly one row exist, on SQLite and PostgreSQL. Ids are remembered only once
+    the row is known to be committed by someone (our own insert may still roll back).
     """
-    digest = pool_digest(items)
-    key = (db.cache_scope(session), digest)
-    hit = _POOL_IDS.get(key)
-    if hit is not None:
-        return hit
-    conn = session.connection()
-    insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-    inserted = conn.execute(
-        insert(_POOLS)
-        .values(track=track, digest=digest, items=items, created_at=to_db(now))
-        .on_conflict_do_nothing(index_elements=["digest"])
-    ).rowcount
-    pool_id = conn.execute(sa_select(_POOLS.c.id).where(_POOLS.c.digest == digest)).scalar_one()
-    if not inserted:  # the row was there, committed: safe to remember (ours might roll back)
-        _POOL_IDS[key] = pool_id
-    return pool_id
+    scope = db.cache_scope(session)
+    content = _content_key(scope, items)
+    pool_id = _POOL_IDS.get(content)
+    if pool_id is None:
+        digest = pool_digest(items)
+        conn = session.connection()
+        insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+        inserted = conn.execute(
+            insert(_POOLS)
+            .values(track=track, digest=digest, items=items, created_at=to_db(now))
+            .on_conflict_do_nothing(index_elements=["digest"])
+            .returning(_POOLS.c.id)
+        ).first()  # (rowcount is not reliable here: -1 on psycopg)
+        if inserted is not None:
+            return inserted.id, item_pool(items)
+        pool_id = conn.execute(sa_select(_POOLS.c.id).where(_POOLS.c.digest == digest)).scalar_one()
+        _POOL_IDS[content] = pool_id
+    return pool_id, _item_pool_by_id(session, pool_id, items)
+
+
+_POOL_KEYS = ("id", "item", "a", "b", "c", "domain", "pretest")
+_CONTENT_KEYS: OrderedDict[int, tuple[list, tuple]] = OrderedDict()
+
+
+def _content_key(scope: str, items: list[dict]) -> tuple:
+    """A hashable key for a pool's content; memoised for the (cached, shared) snapshot lists
+    that starts pass in, which are kept alive here so their id cannot be reused."""
+    hit = _CONTENT_KEYS.get(id(items))
+    if hit is not None and hit[0] is items and hit[1][0] == scope:
+        return hit[1]
+    key = (scope, tuple(tuple(p[k] for k in _POOL_KEYS) for p in items))
+    _CONTENT_KEYS[id(items)] = (items, key)
+    if len(_CONTENT_KEYS) > 16:
+        _CONTENT_KEYS.popitem(last=False)
+    return key
+
+
+def _item_pool_by_id(session: Session, pool_id: int, items: list[dict] | None = None):
+    """The engine value of a stored (committed) pool, cached per process."""
+    key = (db.cache_scope(session), pool_id)
+    hit = _ITEM_POOLS.get(key)
+    if hit is None:
+        if items is None:
+            items = (
+                session.connection()
+                .execute(sa_select(_POOLS.c["items"]).where(_POOLS.c.id == pool_id))
+                .scalar_one()
+            )
+        hit = _ITEM_POOLS[key] = item_pool(items)
+        if len(_ITEM_POOLS) > _ITEM_POOLS_MAX:
+            _ITEM_POOLS.popitem(last=False)
+    else:
+        _ITEM_POOLS.move_to_end(key)
+    return hit
 
 
 def pool_items(session: Session, attempt_id: int) -> list[dict]:
@@ -119,10 +164,8 @@ _FROZEN: OrderedDict[tuple[str, int], tuple[engine.CatPolicy, engine.ItemPool]] 
 _FROZEN_MAX = 1024
 _ATTEMPTS = ExamAttempt.__table__
 _POOLS = ExamPool.__table__
-_FROZEN_QUERY = (
-    sa_select(_ATTEMPTS.c.policy, _POOLS.c["items"])
-    .join_from(_ATTEMPTS, _POOLS, _POOLS.c.id == _ATTEMPTS.c.pool_id)
-    .where(_ATTEMPTS.c.id == bindparam("id"))
+_FROZEN_QUERY = sa_select(_ATTEMPTS.c.policy, _ATTEMPTS.c.pool_id).where(
+    _ATTEMPTS.c.id == bindparam("id")
 )
 
 
@@ -130,14 +173,13 @@ def frozen_parts(session: Session, attempt_id: int) -> tuple[engine.CatPolicy, e
     """The attempt's policy and pool as engine values, cached per process.
 
     Both are frozen when the attempt starts and never change, so a cache keyed by the attempt id
-    is always right; it spares every request decoding and rebuilding a pool of several hundred
-    items (the two columns are read only on a miss).
+    is always right; the pool itself is shared with every attempt on the same stored pool.
     """
     key = (db.cache_scope(session), attempt_id)
     parts = _FROZEN.get(key)
     if parts is None:
         row = session.connection().execute(_FROZEN_QUERY, {"id": attempt_id}).one()
-        parts = (cat_policy(row.policy), item_pool(row.items))
+        parts = (cat_policy(row.policy), _item_pool_by_id(session, row.pool_id))
         _FROZEN[key] = parts
         if len(_FROZEN) > _FROZEN_MAX:
             _FROZEN.popitem(last=False)
@@ -146,10 +188,12 @@ def frozen_parts(session: Session, attempt_id: int) -> tuple[engine.CatPolicy, e
     return parts
 
 
-def thaw(session: Session, attempt_id: int, state: dict) -> Frozen:
-    """Policy, pool and the given stored state of an attempt as engine values."""
+def thaw(session: Session, attempt_id: int, state: dict | engine.AttemptState) -> Frozen:
+    """Policy, pool and the given state (stored form or engine value) of an attempt."""
     policy, pool = frozen_parts(session, attempt_id)
-    return Frozen(policy=policy, pool=pool, state=engine.AttemptState.from_dict(state))
+    if not isinstance(state, engine.AttemptState):
+        state = engine.AttemptState.from_dict(state)
+    return Frozen(policy=policy, pool=pool, state=state)
 
 
 def recorded_responses(session: Session, attempt_id: int) -> list[tuple[str, bool]]:

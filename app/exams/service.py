@@ -6,7 +6,8 @@ the attempt row and only one of them wins, on SQLite and PostgreSQL alike.
 """
 
 import secrets
-from dataclasses import dataclass, replace
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import User
-from app.core import audit
+from app.core import audit, db
 from app.core.clock import as_utc, to_db
 from app.core.errors import InvalidInput, NotFound
 from app.courses import service as courses
@@ -144,9 +145,11 @@ def start_attempt(
     seen = _seen_items(session, user.id, row.code)
     excluded = [str(p["id"]) for p in pool if p["item"] in seen]
     seed = secrets.randbits(31)
-    state = engine.start_attempt(
-        bridge.cat_policy(policy), bridge.item_pool(pool), seed, excluded_ids=excluded
-    )
+    pool_id, item_pool = bridge.frozen_pool(session, track=row.code, items=pool, now=now)
+    cat_policy = bridge.cat_policy(policy)
+    state = engine.start_attempt(cat_policy, item_pool, seed, excluded_ids=excluded)
+    # The first item is chosen and recorded with the attempt itself (no answer precedes it).
+    first = engine.select_next(state, cat_policy, item_pool)
     factor = verdict.time_factor
     minutes = policy["exam"]["time_limit_minutes"] * factor
     attempt = ExamAttempt(
@@ -158,8 +161,11 @@ def start_attempt(
         deadline_at=to_db(as_utc(now) + timedelta(minutes=minutes)),
         time_factor=factor,
         policy={**policy, "track_version": row.version, "track_digest": row.digest},
-        pool_id=bridge.frozen_pool_id(session, track=row.code, items=pool, now=now),
+        pool_id=pool_id,
         state=state.to_dict(),
+        pending_item_id=None if first is None else int(first),
+        pending_token=None if first is None else secrets.token_urlsafe(18),
+        pending_presented_at=None if first is None else to_db(now),
     )
     session.add(attempt)
     try:
@@ -181,7 +187,11 @@ def start_attempt(
             "pool_size": len(pool),
         },
     )
+    if first is not None:
+        itembank.mark_delivered(session, int(first), now)
     session.commit()
+    if first is not None:
+        itembank.marked_committed(session, int(first))
     return attempt
 
 
@@ -258,14 +268,45 @@ class Live:
     pending_token: str | None
     pending_presented_at: datetime | None
     state: dict
+    engine_state: engine.AttemptState | None = field(default=None, compare=False, repr=False)
 
 
 def _live(session: Session, *, user_id: int, attempt_id: int) -> Live:
-    """The user's own attempt; anyone else's is reported as not existing."""
+    """The user's own attempt, read from the database; anyone else's does not exist."""
     row = session.connection().execute(_LIVE_QUERY, {"id": attempt_id}).one_or_none()
     if row is None or row.user_id != user_id:
         raise NotFound("There is no such exam attempt.")
-    return Live(**row._mapping)
+    return _remember(session, Live(**row._mapping))
+
+
+# What this process last wrote or read of each open attempt. An answer is checked against it
+# and then written with an UPDATE conditional on (step, pending token, open): if another
+# process moved the attempt on (a second worker, the sweep), that UPDATE changes nothing and
+# the answer falls back to a fresh read. The state at a given step never changes, so a hit
+# whose conditional UPDATE succeeds was current. Spares the answer loop a read and a decode.
+_RECENT: OrderedDict[tuple[str, int], Live] = OrderedDict()
+_RECENT_MAX = 4096
+
+
+def _remember(session: Session, live: Live) -> Live:
+    key = (db.cache_scope(session), live.id)
+    if live.status != "open":
+        _RECENT.pop(key, None)
+        return live
+    _RECENT[key] = live
+    _RECENT.move_to_end(key)
+    if len(_RECENT) > _RECENT_MAX:
+        _RECENT.popitem(last=False)
+    return live
+
+
+def _recall(session: Session, *, user_id: int, attempt_id: int) -> Live | None:
+    live = _RECENT.get((db.cache_scope(session), attempt_id))
+    return live if live is not None and live.user_id == user_id else None
+
+
+def _forget(session: Session, attempt_id: int) -> None:
+    _RECENT.pop((db.cache_scope(session), attempt_id), None)
 
 
 @dataclass(frozen=True)
@@ -345,7 +386,7 @@ def present(
 
 def _choose_next(session, live: Live, now, on_exam_passed) -> Live | None:
     """Choose, record and commit the next item; None when the attempt has ended instead."""
-    frozen = bridge.thaw(session, live.id, live.state)
+    frozen = bridge.thaw(session, live.id, live.engine_state or live.state)
     decision = engine.stop_decision(frozen.state, frozen.policy)
     item_id = None
     if not decision.stop:
@@ -354,6 +395,7 @@ def _choose_next(session, live: Live, now, on_exam_passed) -> Live | None:
         reason = decision.reason if decision.stop else engine.StopReason.BANK_EXHAUSTED
         closing.finish(session, attempt_id=live.id, step=live.step, reason=str(reason), now=now)
         session.commit()
+        _forget(session, live.id)
         closing.notify(session, live.id, on_exam_passed)
         return None
     version_id, token, at = int(item_id), secrets.token_urlsafe(18), to_db(now)
@@ -377,7 +419,8 @@ def _choose_next(session, live: Live, now, on_exam_passed) -> Live | None:
     if not won:  # another request chose it a moment earlier: show what it recorded
         return _live(session, user_id=live.user_id, attempt_id=live.id)
     itembank.marked_committed(session, version_id)
-    return replace(live, pending_item_id=version_id, pending_token=token, pending_presented_at=at)
+    chosen = replace(live, pending_item_id=version_id, pending_token=token, pending_presented_at=at)
+    return _remember(session, chosen)
 
 
 # ---------------------------------------------------------------- answer
@@ -466,7 +509,9 @@ def submit_answer(
     on_exam_passed: OnExamPassed = _no_op,
 ) -> AnswerOutcome:
     """Accept an answer for the pending item of an open attempt, once; commit it."""
-    live = _live(session, user_id=user.id, attempt_id=attempt_id)
+    live = _recall(session, user_id=user.id, attempt_id=attempt_id)
+    if live is None or not _answerable(live, position, token, now):
+        live = _live(session, user_id=user.id, attempt_id=attempt_id)  # the authority
     if _overdue(live, now):
         closing.expire_one(session, attempt_id=live.id, now=now, on_exam_passed=on_exam_passed)
         raise AttemptClosed(
@@ -487,7 +532,7 @@ def submit_answer(
     # Everything is computed before the first write, so the write transaction (which holds
     # SQLite's single write lock) is only the statements and the commit.
     correct = item.is_correct(answer)
-    frozen = bridge.thaw(session, live.id, live.state)
+    frozen = bridge.thaw(session, live.id, live.engine_state or live.state)
     state = engine.record_response(
         frozen.state, str(item.version_id), correct, frozen.policy, frozen.pool
     )
@@ -525,8 +570,9 @@ def submit_answer(
                 session, attempt_id=live.id, step=step + 1, reason=str(decision.reason), now=now
             )
         session.commit()
-    else:  # another request answered this item a moment earlier
+    else:  # another request (or process) moved the attempt on a moment earlier
         session.rollback()
+        _forget(session, attempt_id)
         live = _live(session, user_id=user.id, attempt_id=attempt_id)
         return _replay(session, live, position, token, answer, now, on_exam_passed)
     if decision.stop:
@@ -538,9 +584,21 @@ def submit_answer(
         pending_token=None,
         pending_presented_at=None,
         state=new_state,
+        engine_state=state,
         status="finished" if decision.stop else "open",
     )
+    _remember(session, after)
     return AnswerOutcome(attempt=after, position=position, accepted=True, duplicate=False)
+
+
+def _answerable(live: Live, position: int, token: str, now: datetime) -> bool:
+    return (
+        live.status == "open"
+        and live.pending_item_id is not None
+        and position == live.step + 1
+        and token == live.pending_token
+        and not _overdue(live, now)
+    )
 
 
 def answer_and_next(

@@ -55,3 +55,16 @@ class PracticeResponse(SQLModel, table=True):
     answer: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     correct: bool
     answered_at: datetime
+
+
+class BankRevision(SQLModel, table=True):
+    """One row counting loads of the item banks: readers that cache pool snapshots compare it.
+
+    Items and their versions change only through `wmi bank load` (itembank.load_banks), which
+    bumps the revision in the same transaction.
+    """
+
+    __tablename__ = "item_bank_revision"
+
+    id: int = Field(default=1, primary_key=True)
+    revision: int = 0

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
@@ -14,7 +14,7 @@ from app.core import audit, db
 from app.core.clock import to_db
 from app.core.errors import InvalidInput, NotFound
 from app.itembank import files
-from app.itembank.models import Item, ItemVersion, PracticeResponse
+from app.itembank.models import BankRevision, Item, ItemVersion, PracticeResponse
 from app.psychometrics import estimation
 
 READINESS_MIN_RESPONSES = 10
@@ -91,6 +91,11 @@ def load_banks(*, session: Session, root: Path, now: datetime) -> LoadReport:
     report = LoadReport(problems=list(bank.errors))
     for b in bank.items:
         _load_one(session, b, now, report)
+    bumped = session.execute(
+        update(BankRevision).where(BankRevision.id == 1).values(revision=BankRevision.revision + 1)
+    ).rowcount
+    if not bumped:
+        session.add(BankRevision(id=1, revision=1))
     audit.record(
         session,
         action="itembank.load",
@@ -355,8 +360,14 @@ def marked_committed(session: Session, version_id: int) -> None:
 def pool_parameters(session: Session, *, track: str) -> list[dict]:
     """Current exam (operational) and pretest versions: ids, domain and 3PL parameters only.
 
-    A column query, not ORM objects: starting an exam reads several hundred rows of it.
+    Every start reads it, so it is cached per process and track, and read again only when the
+    bank revision (one row, bumped by every load) has moved. Treat the list as read-only.
     """
+    revision = session.connection().execute(_REVISION).scalar() or 0
+    key = (db.cache_scope(session), track)
+    hit = _SNAPSHOTS.get(key)
+    if hit is not None and hit[0] == revision:
+        return hit[1]
     rows = session.exec(
         select(
             ItemVersion.id,
@@ -375,7 +386,7 @@ def pool_parameters(session: Session, *, track: str) -> list[dict]:
         )
         .order_by(Item.pool, Item.code)
     ).all()
-    return [
+    snapshot = [
         {
             "id": vid,
             "item": iid,
@@ -387,3 +398,9 @@ def pool_parameters(session: Session, *, track: str) -> list[dict]:
         }
         for vid, iid, domain, pool, a, b, c in rows
     ]
+    _SNAPSHOTS[key] = (revision, snapshot)
+    return snapshot
+
+
+_SNAPSHOTS: dict[tuple[str, str], tuple[int, list[dict]]] = {}
+_REVISION = sa_select(BankRevision.__table__.c.revision).where(BankRevision.__table__.c.id == 1)

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -155,6 +155,19 @@ async def busy(request: Request, exc: PoolTimeout):
     return response
 
 
+async def unavailable(request: Request, exc: OperationalError):
+    """The database could not be reached or refused the work (too many clients, locked)."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+    response = error_response(
+        request,
+        503,
+        "The service cannot reach its database just now; please try again in a few seconds. "
+        "Sending the same answer again is safe: it is recorded once.",
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 async def server_error(request: Request, exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(
@@ -172,4 +185,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(DataError, data_error)
     app.add_exception_handler(PoolTimeout, busy)
+    app.add_exception_handler(OperationalError, unavailable)
     app.add_exception_handler(Exception, server_error)

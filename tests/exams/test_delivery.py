@@ -311,3 +311,41 @@ def test_answer_before_the_next_item_was_shown_gets_it_in_the_409(session, clock
     current = err.value.extra["current"]
     assert current["position"] == 2
     assert present(session, user, clock, attempt.id).item.token == current["token"]
+
+
+def test_an_attempt_moved_on_elsewhere_is_never_answered_from_this_process_memory(app, clock):
+    """The answer path remembers each attempt it served; when another session or process moves
+    the attempt on (here the sweep expires it, then another worker's answer is simulated), the
+    conditional write refuses the stale picture and the answer is judged on the database."""
+    from app.exams import closing
+
+    engine_ = app.state.engine
+    with Session(engine_, expire_on_commit=False) as s:
+        user = make_user(s)
+        attempt = fx.start(s, user, clock)
+        fx.answer(s, user, clock, attempt.id, correct=True)  # this process now remembers it
+        v = present(s, user, clock, attempt.id)
+    with Session(engine_) as other:  # another worker answers the pending item first
+        exams.submit_answer(
+            session=other,
+            user=user,
+            attempt_id=attempt.id,
+            position=v.item.position,
+            token=v.item.token,
+            answer=fx.key_of(other, attempt.id),
+            now=clock(),
+        )
+    exams._RECENT.clear()  # ...in another process: this one never saw that answer
+    with Session(engine_, expire_on_commit=False) as s:
+        fx.answer(s, user, clock, attempt.id, correct=True)  # remembers step 3 and its item
+        v = present(s, user, clock, attempt.id)
+    with Session(engine_) as sweep:  # the sweep expires it behind the cache's back
+        clock.advance(hours=3)
+        assert closing.expire_overdue(session=sweep, now=clock()) == 1
+    clock.advance(minutes=-170)  # back before the deadline: only the database knows it ended
+    with Session(engine_, expire_on_commit=False) as s, pytest.raises(AttemptClosed):
+        submit(s, user, clock, attempt.id, v.item.position, v.item.token, ["A"])
+    with Session(engine_) as s:
+        rows = exams.responses_of(s, attempt.id)
+        row = s.get(ExamAttempt, attempt.id)
+    assert [r.position for r in rows] == [1, 2, 3] and row.status == "expired" and row.step == 3

@@ -129,3 +129,19 @@ def test_exam_items_are_not_answerable_as_practice(client, session):
     )
     assert r.status_code == 404
     assert "rationale" not in r.text
+
+
+def test_cached_pool_snapshot_follows_every_bank_load(session, clock, tmp_path):
+    """Starts read the exam pool from a per-process cache; a load (in any process) bumps the
+    bank revision, and the next read sees the new versions."""
+    before = service.pool_parameters(session, track="CAWM")
+    assert service.pool_parameters(session, track="CAWM") is before  # served from the cache
+    root = tmp_path / "qb"
+    shutil.copytree(ROOT / "question_banks", root)
+    item_id = _edit_first_item(root)
+    service.load_banks(session=session, root=root, now=clock())
+    after = service.pool_parameters(session, track="CAWM")
+    item = session.exec(select(Item).where(Item.code == item_id)).one()
+    assert item.current_version_id in {p["id"] for p in after}
+    assert item.current_version_id not in {p["id"] for p in before}
+    assert len(after) == len(before)

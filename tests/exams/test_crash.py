@@ -24,7 +24,7 @@ from app.psychometrics import engine
 from tests.factories.accounts import make_token, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
-CANDIDATES = 4
+CANDIDATES = 50
 KILLS = 10
 NETWORK_ERRORS = (httpx.TransportError,)
 
@@ -148,16 +148,17 @@ def test_no_acknowledged_answer_is_lost_across_kill_9(session, settings, tmp_pat
     for t in threads:
         t.start()
     rng, kills = random.Random(7), 0
-    try:
-        while kills < KILLS:
-            time.sleep(rng.uniform(0.1, 0.6))
+    try:  # kill at random moments for as long as candidates are answering, at least KILLS times
+        while kills < KILLS or (any(t.is_alive() for t in threads) and kills < 5 * KILLS):
+            time.sleep(rng.uniform(0.2, 1.5))
             server.kill()
             kills += 1
             server.start()
         for t in threads:
-            t.join(120)
+            t.join(300)
     finally:
         server.close()
+    print(f"{kills} kills, {len(acked)} acknowledged answers, {len(DROPPED)} requests cut off")
     assert not errors, errors
     assert kills >= KILLS and not any(t.is_alive() for t in threads)
     assert DROPPED, "no kill cut off a request"

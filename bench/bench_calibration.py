@@ -7,6 +7,8 @@ single-seed table of earlier versions). Per-seed rows, then mean and max over th
 no figure depends on one lucky draw.
 
     .venv/bin/python bench/bench_calibration.py [--seeds 1,2,3,4,5,6,7,8] [--no-girth]
+
+BLAS runs single-threaded unless OPENBLAS_NUM_THREADS (OMP_, MKL_) say otherwise.
 """
 
 from __future__ import annotations
@@ -16,8 +18,14 @@ import os
 import sys
 import time
 
-import numpy as np
-from scipy.optimize import fmin_slsqp, fminbound
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    # single-threaded BLAS for both tools (set before numpy loads; the environment can
+    # override): the products here are small, and on a shared 2-core machine BLAS threads
+    # spinning against other processes made one 3PL calibration 3 to 4 times slower
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+from scipy.optimize import fmin_slsqp, fminbound  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

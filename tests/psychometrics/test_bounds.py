@@ -74,3 +74,17 @@ def test_eap_of_item_sets_matches_the_estimator(small):
         x = (u[e, idx] < irt.probability(thetas[e], pool.a[idx], pool.b[idx], pool.c[idx])) * 1.0
         log_post = estimation.log_posterior(grid, pool.a[idx], pool.b[idx], pool.c[idx], x)
         assert hat[e] == pytest.approx(estimation.eap_from_log_posterior(log_post, grid).theta)
+
+
+def test_issue_bank_classification_is_bounded_under_the_exposure_cap(bank300):
+    # docs section 8.3.2: with r_max 0.25 even an oracle that knows theta stays below the fixed
+    # 60-item form (same normal approximation), and further below with a mean of 30 items
+    thetas = np.random.default_rng(4).normal(0, 1, 1500)
+    a, b, c = bank300.a, bank300.b, bank300.c
+    fixed = _approx_accuracy(simulation.best_fixed_form(bank300, 60, 0.0), bank300, thetas)
+    kw = dict(min_items=10, bin_width=0.2, iterations=30)  # coarser than the bench: a quick bound
+    capped = bounds.oracle_allocation(thetas, a, b, c, 0.0, 60, 0.25, **kw)
+    short = bounds.oracle_allocation(thetas, a, b, c, 0.0, 60, 0.25, 30.0, **kw)
+    assert capped.bound < fixed - 0.003
+    assert short.bound < capped.relaxed - 0.005
+    assert min(len(s) for s in short.items) >= 9  # 10 up to systematic rounding

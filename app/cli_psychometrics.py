@@ -99,8 +99,13 @@ def _progress_run(label: str, total: int, fn):
 
 def _fixed_form_rows(pool, policy, thetas, seed):
     rows = []
+    forms = []
     for length in sorted({policy.min_items, policy.max_items}):
-        form = simulation.best_fixed_form(pool, length, policy.cut_theta)
+        forms.append(("", length, simulation.best_fixed_form(pool, length, policy.cut_theta)))
+        if policy.blueprint:
+            form = simulation.blueprint_fixed_form(pool, length, policy.cut_theta, policy.blueprint)
+            forms.append((" (blueprint)", length, form))
+    for label, length, form in forms:
         hat, se = simulation.simulate_fixed_form(
             form, pool, thetas, policy.grid(), np.random.default_rng([seed, length])
         )
@@ -109,7 +114,7 @@ def _fixed_form_rows(pool, policy, thetas, seed):
         dev = metrics.blueprint_deviation([form], code, np.array([w for _, w in policy.blueprint]))
         rows.append(
             {
-                "design": f"fixed {len(form)}",
+                "design": f"fixed {len(form)}{label}",
                 **cls,
                 "mean_length": float(len(form)),
                 "rmse": float(np.sqrt(np.mean((hat - thetas) ** 2))),
@@ -197,11 +202,13 @@ def _table(rows: list[dict], keys: list[str]) -> str:
     return "\n".join(lines)
 
 
-NOTES = """Fixed forms: the best items by information at the cut, scored by the same EAP; no
-content balancing. Rates: false_pass = P(pass | theta < cut), false_fail = P(fail | theta >= cut).
-Exposure: share of candidates who saw the item; mean_overlap = expected shared items between two
-candidates / mean length. blueprint_dev_pp: mean over candidates and domains of |share - weight|;
-blueprint_floor_pp: the smallest value integer item counts allow at the same lengths."""
+NOTES = """Fixed forms: the best items by information at the cut, scored by the same EAP; "fixed N"
+ignores the blueprint, "fixed N (blueprint)" takes the best items within each domain's count
+(largest remainders of weight x N). Rates: false_pass = P(pass | theta < cut), false_fail =
+P(fail | theta >= cut). Exposure: share of candidates who saw the item; mean_overlap = expected
+shared items between two candidates / mean length. blueprint_dev_pp: mean over candidates and
+domains of |share - weight|; blueprint_floor_pp: the smallest value integer item counts allow
+at the same lengths."""
 
 
 def _report(out, header, designs, cond, reasons, plots) -> None:
@@ -245,6 +252,9 @@ def simulate(
     a_scale: float = typer.Option(1.0, help="with --synthetic: multiply every a by this"),
     min_items: int = typer.Option(0, help="override the track's minimum length (0 = keep)"),
     max_items: int = typer.Option(0, help="override the track's maximum length (0 = keep)"),
+    a_strata: int = typer.Option(1, help="a-stratification: strata by ascending a (1 = off)"),
+    strata_at: str = typer.Option("", help="scored-item counts starting strata 2.., e.g. 10"),
+    select_at_cut: bool = typer.Option(False, help="rank by information at the cut"),
 ) -> None:
     """Run simulated candidates through the CAT engine and compare with fixed forms."""
     started = time.perf_counter()
@@ -256,6 +266,9 @@ def simulate(
         opening_items=opening[1],
         min_items=min_items or policy.min_items,
         max_items=max_items or policy.max_items,
+        a_strata=a_strata,
+        strata_at=tuple(int(n) for n in strata_at.split(",") if n.strip()),
+        select_at_cut=select_at_cut,
     )
     pool = _simulation_pool(policy, track, bank, synthetic, a_scale, seed)
     out = out or Path("var/simulations") / f"{track}-{seed}"
@@ -285,6 +298,8 @@ def simulate(
         + ([f"--max-items {max_items}"] if max_items else [])
         + ([f"--opening {opening[0]} {opening[1]}"] if opening[1] else [])
         + ([f"--sympson-hetter {sympson_hetter}"] if sympson_hetter != 0.25 else [])
+        + ([f"--a-strata {a_strata} --strata-at {strata_at}"] if a_strata > 1 else [])
+        + (["--select-at-cut"] if select_at_cut else [])
     )
     header = {
         "track": track,

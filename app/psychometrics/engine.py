@@ -66,6 +66,7 @@ class _Prepared:
     pretest: np.ndarray
     z: float
     domains: tuple[str, ...] = field(default=())
+    stratum: np.ndarray | None = None
 
 
 def _prepare(pool: ItemPool, policy: CatPolicy) -> _Prepared:
@@ -94,12 +95,48 @@ def _prepare(pool: ItemPool, policy: CatPolicy) -> _Prepared:
         pretest=pool.eligible & pool.is_pretest,
         z=stopping.z_value(policy.ci_level),
         domains=domains,
+        stratum=_strata(pool, usable & ~pool.is_pretest, policy.a_strata),
     )
     policy_keys = [k for k in pool._cache if isinstance(k, int)]
     for old in policy_keys[: max(len(policy_keys) - 31, 0)]:  # bounded: at most 32 policies
         del pool._cache[old]
     pool._cache[id(policy)] = (policy, prepared)
     return prepared
+
+
+def _strata(pool: ItemPool, operational: np.ndarray, n_strata: int) -> np.ndarray | None:
+    """Stratum (N,) of each operational item: floor(rank of a * S / count), -1 elsewhere."""
+    if n_strata <= 1:
+        return None
+    idx = np.flatnonzero(operational)
+    out = np.full(len(pool.ids), -1, dtype=int)
+    rank = np.argsort(np.argsort(pool.a[idx], kind="stable"), kind="stable")
+    out[idx] = rank * n_strata // max(len(idx), 1)
+    return out
+
+
+def _ranked(
+    candidates: np.ndarray, theta: float, pool: ItemPool, prep: _Prepared, policy: CatPolicy,
+    n_scored: int,
+) -> np.ndarray:  # fmt: skip
+    """Candidates by information at theta, best first; with a-strata, the current stratum's
+    items first and the others after them (so the Sympson-Hetter lottery can move on to
+    another stratum instead of falling back to the best item of an exhausted one)."""
+    rank = selection.rank_by_information
+    if prep.stratum is None:
+        return rank(theta, pool.a, pool.b, pool.c, candidates)
+    stage = sum(n_scored >= n for n in policy.strata_at)
+    inside = prep.stratum[candidates] == stage
+    first = rank(theta, pool.a, pool.b, pool.c, candidates[inside])
+    return np.concatenate([first, rank(theta, pool.a, pool.b, pool.c, candidates[~inside])])
+
+
+def _selection_point(est: estimation.Estimate, policy: CatPolicy, z: float) -> float:
+    """Where information is maximised: the estimate, or with select_at_cut the cut whenever
+    the estimate's ci_level interval still contains it."""
+    if policy.select_at_cut and abs(est.theta - policy.cut_theta) <= z * est.se:
+        return policy.cut_theta
+    return est.theta
 
 
 def start_attempt(
@@ -233,8 +270,8 @@ def select_with_trace(
     if not mask.any():
         return None, []
     candidates = _balanced_candidates(seen, pool, prep, policy, mask)
-    theta = current_estimate(state, policy).theta
-    ranked = selection.rank_by_information(theta, pool.a, pool.b, pool.c, candidates)
+    theta = _selection_point(current_estimate(state, policy), policy, prep.z)
+    ranked = _ranked(candidates, theta, pool, prep, policy, state.n_scored)
     sh_u = _sh_uniforms(pool, state.seed) if prep.sh_k is not None else None
     rng = selection.StepRandom(state.seed, len(state.item_ids))
     k = policy.randomesque_k

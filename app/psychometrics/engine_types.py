@@ -85,6 +85,12 @@ class CatPolicy:
     sh_exposure: optional Sympson-Hetter K per item id (missing ids get 1). pretest_count:
     unscored items per attempt. The EAP grid has grid_points on [-grid_bound, grid_bound]
     with a N(prior_mean, prior_sd^2) prior.
+    a_strata, strata_at: a-stratification (Chang and Ying, 1999), off by default: the
+    operational items are split into a_strata equal strata by ascending a, and stage s (from
+    the s-th entry of strata_at, a count of scored items, onward) prefers stratum s: its
+    items are ranked ahead of the others.
+    select_at_cut: rank by information at cut_theta instead of at the estimate (the
+    classification CAT criterion of Spray and Reckase, 1994); off by default.
     """
 
     min_items: int = 30
@@ -103,8 +109,15 @@ class CatPolicy:
     grid_bound: float = 6.0
     prior_mean: float = 0.0
     prior_sd: float = 1.0
+    a_strata: int = 1
+    strata_at: tuple[int, ...] = ()
+    select_at_cut: bool = False
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "strata_at", tuple(int(n) for n in self.strata_at))
+        steps = self.strata_at
+        if self.a_strata < 1 or len(steps) != self.a_strata - 1 or list(steps) != sorted(steps):
+            raise ValueError("need a_strata >= 1 and a_strata - 1 increasing strata_at")
         if isinstance(self.blueprint, Mapping):
             pairs = tuple((str(d), float(w)) for d, w in self.blueprint.items())
             object.__setattr__(self, "blueprint", pairs)
@@ -123,6 +136,7 @@ class CatPolicy:
         """JSON types only (pairs become lists), for freezing the policy on an attempt."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["blueprint"] = [list(p) for p in self.blueprint]
+        out["strata_at"] = list(self.strata_at)
         if self.sh_exposure is not None:
             out["sh_exposure"] = [list(p) for p in self.sh_exposure]
         return out

@@ -40,18 +40,20 @@ def generate_bank(
     domains: tuple[str, ...],
     weights: np.ndarray,
     a_scale: float = 1.0,
+    a_sdlog: float = 0.3,
 ) -> ItemPool:
-    """Synthetic 3PL bank: a ~ a_scale * lognormal(0, 0.3), b ~ N(0, 1), c = 0.2.
+    """Synthetic 3PL bank: a ~ a_scale * lognormal(0, a_sdlog), b ~ N(0, 1), c = 0.2.
 
     Domains are assigned in blocks proportional to weights. a_scale = 1.7 expresses the
-    same bank with normal-ogive-sized discriminations on the logistic metric.
+    same bank with normal-ogive-sized discriminations on the logistic metric. a_sdlog is the
+    SD of log a (numpy's and R's convention, as issue 3's "lognormal(0, 0.3)").
     """
     w = np.asarray(weights, dtype=float) / np.sum(weights)
     counts = np.floor(w * n_items).astype(int)
     counts[: n_items - counts.sum()] += 1
     domain = [d for d, k in zip(domains, counts, strict=True) for _ in range(k)]
     ids = [f"SIM-{d}-{i:04d}" for i, d in enumerate(domain)]
-    a = a_scale * rng.lognormal(0.0, 0.3, n_items)
+    a = a_scale * rng.lognormal(0.0, a_sdlog, n_items)
     b = rng.normal(0.0, 1.0, n_items)
     return ItemPool.from_lists(ids, a, b, [0.2] * n_items, domain)
 
@@ -157,6 +159,40 @@ def best_fixed_form(pool: ItemPool, length: int, theta0: float) -> np.ndarray:
     ops = np.flatnonzero(~pool.is_pretest & pool.eligible)
     info = irt.information(theta0, pool.a[ops], pool.b[ops], pool.c[ops])
     return ops[np.argsort(-info, kind="stable")[:length]]
+
+
+def blueprint_counts(length: int, weights: np.ndarray) -> np.ndarray:
+    """Integer domain counts (D,) summing to length: largest remainders of w_d * length."""
+    w = np.asarray(weights, dtype=float) / np.sum(weights)
+    ideal = w * length
+    counts = np.floor(ideal + 1e-9).astype(int)
+    order = np.argsort(-(ideal - counts), kind="stable")
+    counts[order[: length - counts.sum()]] += 1
+    return counts
+
+
+def blueprint_fixed_form(
+    pool: ItemPool, length: int, theta0: float, blueprint: tuple[tuple[str, float], ...]
+) -> np.ndarray:
+    """The `length`-item form with the most information at theta0 that meets the blueprint.
+
+    Domain d gets blueprint_counts(length, weights)[d] items, its most informative at theta0
+    (information is additive, so this maximises the form's information at theta0 under the
+    exact counts). A domain with too few items gives all it has; the shortfall is filled with
+    the best remaining items of any blueprint domain.
+    """
+    ops = ~pool.is_pretest & pool.eligible
+    info = irt.information(theta0, pool.a, pool.b, pool.c)
+    names = [d for d, _ in blueprint]
+    counts = blueprint_counts(length, np.array([w for _, w in blueprint]))
+    chosen: list[int] = []
+    for name, k in zip(names, counts, strict=True):
+        idx = np.flatnonzero(ops & (np.array(pool.domain) == name))
+        chosen += idx[np.argsort(-info[idx], kind="stable")[:k]].tolist()
+    rest = np.flatnonzero(ops & np.isin(pool.domain, names))
+    rest = rest[~np.isin(rest, chosen)]
+    chosen += rest[np.argsort(-info[rest], kind="stable")[: length - len(chosen)]].tolist()
+    return np.array(chosen, dtype=int)
 
 
 def simulate_fixed_form(

@@ -110,3 +110,14 @@ def test_item_fit_flags_a_misfitting_item():
     res = calibration.calibrate(x, "2pl", tol=1e-3)
     assert res.fit_p[0] < 0.001
     assert np.mean(res.fit_p[1:] < 0.01) < 0.15
+
+
+def test_empirical_log_a_prior_estimates_the_spread_of_the_discriminations():
+    # a ~ lognormal(0, 0.3): the hierarchical prior should find mean ~0 and SD ~0.3, not 0.5
+    x, a, b, _ = _data(6, n_items=80, n_people=1500, guess=0.0)
+    res = calibration.calibrate(x, "2pl", priors=calibration.Priors(empirical_log_a=True), tol=1e-3)
+    mu, tau = res.log_a_prior
+    assert abs(mu - np.log(a).mean()) < 0.05 and 0.2 < tau < 0.4
+    fixed = calibration.calibrate(x, "2pl", tol=1e-3)
+    assert fixed.log_a_prior == (0.0, 0.5)
+    assert abs(_rmse(res.a, a) - _rmse(fixed.a, a)) < 0.01  # no large change either way

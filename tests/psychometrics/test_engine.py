@@ -161,7 +161,8 @@ def test_pool_memo_stays_bounded(pool_with_pretest):
 
 def test_policy_round_trips_through_json(policy):
     with_sh = replace(policy, sh_exposure={"OP-001": 0.4})
-    for p in (policy, with_sh):
+    staged = replace(policy, a_strata=3, strata_at=(5, 15), select_at_cut=True)
+    for p in (policy, with_sh, staged):
         back = CatPolicy.from_dict(json.loads(json.dumps(p.to_dict())))
         assert back == p
 
@@ -180,3 +181,38 @@ def test_opening_randomesque_applies_to_the_first_items_only(bank300):
         opened = engine.record_response(opened, "SIM-A-0000", True, policy, bank300)
         seconds.add(engine.select_next(opened, policy, bank300))
     assert seconds == {engine.select_next(state, plain, bank300)}
+
+
+def test_strata_need_one_start_per_later_stratum():
+    with pytest.raises(ValueError):
+        CatPolicy(a_strata=2)
+    with pytest.raises(ValueError):
+        CatPolicy(a_strata=3, strata_at=(20, 10))
+    assert CatPolicy().a_strata == 1 and not CatPolicy().select_at_cut  # delivery defaults
+
+
+def test_a_stratification_keeps_high_a_items_for_the_later_stage(bank300):
+    policy = CatPolicy(min_items=20, max_items=20, a_strata=2, strata_at=(8,), ci_rule=False)
+    median_a = np.median(bank300.a)
+    for seed in range(3):
+        state, _ = _run(policy, bank300, seed, 0.3, np.random.default_rng(seed))
+        a = bank300.a[[bank300.index[i] for i in state.item_ids]]
+        assert (a[:8] <= median_a).all() and (a[8:] > median_a).all()
+    plain, _ = _run(replace(policy, a_strata=1, strata_at=()), bank300, 0, 0.3,
+                    np.random.default_rng(0))  # fmt: skip
+    assert (bank300.a[[bank300.index[i] for i in plain.item_ids[:8]]] > median_a).any()
+
+
+def test_select_at_cut_ranks_by_information_at_the_cut_while_the_interval_holds_it(bank300):
+    at_cut = CatPolicy(min_items=5, max_items=30, cut_theta=0.5, select_at_cut=True)
+    plain = replace(at_cut, select_at_cut=False)
+    info_cut = irt.information(0.5, bank300.a, bank300.b, bank300.c)
+    state = engine.start_attempt(at_cut, bank300, 1)
+    for item, correct in (("SIM-A-0000", True), ("SIM-B-0050", False)):
+        state = engine.record_response(state, item, correct, at_cut, bank300)
+    est = engine.current_estimate(state, at_cut)
+    assert abs(est.theta - 0.5) < 1.96 * est.se
+    seen = [bank300.index[i] for i in state.item_ids]
+    best = int(np.argmax(np.where(np.isin(np.arange(300), seen), -1, info_cut)))
+    assert engine.select_next(state, at_cut, bank300) == bank300.ids[best]
+    assert engine.select_next(state, plain, bank300) != bank300.ids[best]

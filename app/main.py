@@ -111,6 +111,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "database": "ok"}
 
+    # FastAPI matches routes in the order they were added: the exam API, whose answer route is
+    # the busiest of all (one request per question per candidate), goes first.
+    app.include_router(exams_router.api)
     for module in (
         accounts_router,
         courses_router,
@@ -122,7 +125,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         admin_router,
     ):
         app.include_router(module.web)
-        app.include_router(module.api)
+        if module is not exams_router:
+            app.include_router(module.api)
     app.include_router(credentials_router.admin_web)
     app.include_router(credentials_router.admin_api)
     return app

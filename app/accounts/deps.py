@@ -23,11 +23,10 @@ def get_optional_user(request: Request, session: SessionDep) -> User | None:
     """The signed-in user, or None; cached on the request.
 
     A sync dependency (it reads the database, so it runs in the thread pool); the role guards
-    below only look at the user and are async, so they cost no thread hand-off. It ends its
-    read transaction before it returns, which gives the connection back to the pool: a request
-    must not hold a connection while it waits for a thread to run its route, or a burst of
-    requests (each holding one, none getting a thread) deadlocks the pool. Committing keeps the
-    user loaded (the session does not expire on commit).
+    below only look at the user and are async, so they cost no thread hand-off. The session
+    keeps its connection until the request ends (one checkout per request); that is safe
+    because app.web.middleware.ConcurrencyLimit keeps fewer requests in flight than the pool
+    has connections and the thread pool has threads.
     """
     if hasattr(request.state, "user"):
         return request.state.user
@@ -47,7 +46,6 @@ def get_optional_user(request: Request, session: SessionDep) -> User | None:
             else:
                 request.session.pop("uid", None)
         request.state.auth = "session" if user else None
-    session.commit()
     request.state.user = user
     return user
 

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[2]
+THREADS = 40  # AnyIO's default thread pool, which runs the sync routes and dependencies
 
 
 class Settings(BaseSettings):
@@ -45,6 +46,13 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.var_dir / 'wmi.db'}"
         if self.cookie_secure is None:
             self.cookie_secure = self.base_url.startswith("https://")
+        connections = self.db_pool_size + self.db_max_overflow
+        if self.max_concurrent_requests > min(connections, THREADS):
+            raise ValueError(
+                f"WMI_MAX_CONCURRENT_REQUESTS ({self.max_concurrent_requests}) must not exceed "
+                f"the connections of a worker (WMI_DB_POOL_SIZE + WMI_DB_MAX_OVERFLOW = "
+                f"{connections}) nor its {THREADS} request threads: a request holds one of each"
+            )
         return self
 
     @property

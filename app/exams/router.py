@@ -13,7 +13,7 @@ from app.exams import schemas, service
 from app.exams.errors import AttemptClosed, StaleItem
 from app.exams.models import ExamAttempt
 from app.itembank.files import LETTERS
-from app.web.templating import redirect, render
+from app.web.templating import redirect, render, schema_response
 
 web = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 AttemptId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -254,7 +254,7 @@ def api_attempt(request: Request, attempt_id: AttemptId, session: SessionDep, us
         now=now(request),
         on_exam_passed=hooks(request)["on_exam_passed"],
     )
-    return attempt_out(v)
+    return schema_response(attempt_out(v))
 
 
 @api.post("/attempts/{attempt_id}/answers", response_model=schemas.AnswerOut)
@@ -277,15 +277,17 @@ def api_answer(
         on_exam_passed=hooks(request)["on_exam_passed"],
     )  # the answer is committed first; the next item is chosen in its own transaction
     a = v.attempt
-    return schemas.AnswerOut(
-        attempt_id=a.id,
-        position=outcome.position,
-        accepted=outcome.accepted,
-        duplicate=outcome.duplicate,
-        status=a.status,
-        answered=a.step,
-        next_url=f"/api/v1/exams/attempts/{a.id}" + ("/result" if a.status != "open" else ""),
-        attempt=attempt_out(v),
+    return schema_response(
+        schemas.AnswerOut(
+            attempt_id=a.id,
+            position=outcome.position,
+            accepted=outcome.accepted,
+            duplicate=outcome.duplicate,
+            status=a.status,
+            answered=a.step,
+            next_url=f"/api/v1/exams/attempts/{a.id}" + ("/result" if a.status != "open" else ""),
+            attempt=attempt_out(v),
+        )
     )
 
 
@@ -307,11 +309,7 @@ def api_start(request: Request, code: str, session: SessionDep, user: CurrentUse
     attempt = service.start_attempt(
         session=session, user=user, track=code, now=now(request), **hooks(request)
     )
-    v = service.present(
-        session=session,
-        user=user,
-        attempt_id=attempt.id,
-        now=now(request),
-        on_exam_passed=hooks(request)["on_exam_passed"],
+    return schema_response(
+        attempt_out(service.started_view(session, user=user, attempt=attempt, now=now(request))),
+        status_code=201,
     )
-    return attempt_out(v)

@@ -359,6 +359,29 @@ def _closed_view(session: Session, *, user: User, attempt_id: int, now) -> Attem
     return view(session, get_attempt(session, user=user, attempt_id=attempt_id), now)
 
 
+def started_view(
+    session: Session, *, user: User, attempt: ExamAttempt, now: datetime
+) -> AttemptView:
+    """The view of an attempt start_attempt has just committed (its first item is recorded),
+    without reading it back."""
+    live = Live(
+        id=attempt.id,
+        user_id=attempt.user_id,
+        track=attempt.track,
+        status=attempt.status,
+        started_at=attempt.started_at,
+        deadline_at=attempt.deadline_at,
+        step=attempt.step,
+        pending_item_id=attempt.pending_item_id,
+        pending_token=attempt.pending_token,
+        pending_presented_at=attempt.pending_presented_at,
+        state=attempt.state,
+    )
+    if live.pending_item_id is None:  # nothing eligible: present() closes it properly
+        return present(session=session, user=user, attempt_id=attempt.id, now=now)
+    return view(session, _remember(session, live), now)
+
+
 def _overdue(live: Live, now: datetime) -> bool:
     return live.status == "open" and as_utc(live.deadline_at) <= as_utc(now)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 
@@ -59,6 +59,16 @@ def render(
     ctx["flashes"] = _pop_flashes(request)
     ctx["csrf"] = csrf_token(request) if "session" in request.scope else ""
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def schema_response(model: BaseModel, status_code: int = 200) -> Response:
+    """A schema already built (and so validated) in the route's thread, as a JSON response.
+
+    FastAPI re-validates a sync route's return value against its response_model in a further
+    thread-pool hand-off; the exam loop's routes return this instead (their response_model
+    still documents them). Used where one request per question makes the hop count.
+    """
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 def redirect(url: str, status_code: int = 303) -> RedirectResponse:

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam
@@ -13,6 +12,7 @@ from sqlmodel import Session, select
 
 from app.core import db
 from app.core.clock import to_db
+from app.core.lru import LRU
 from app.exams.models import ExamAttempt, ExamPool, ExamResponse
 from app.itembank import service as itembank
 from app.psychometrics import engine
@@ -42,9 +42,8 @@ def pool_digest(items: list[dict]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-_POOL_IDS: dict[tuple, int] = {}  # (database, the items as tuples) -> exam_pool.id
-_ITEM_POOLS: OrderedDict[tuple[str, int], engine.ItemPool] = OrderedDict()
-_ITEM_POOLS_MAX = 64
+_POOL_IDS: LRU[tuple, int] = LRU(256)  # (database, the items as tuples) -> exam_pool.id
+_ITEM_POOLS: LRU[tuple[str, int], engine.ItemPool] = LRU(64)
 
 
 def frozen_pool(
@@ -74,12 +73,12 @@ def frozen_pool(
         if inserted is not None:
             return inserted.id, item_pool(items)
         pool_id = conn.execute(sa_select(_POOLS.c.id).where(_POOLS.c.digest == digest)).scalar_one()
-        _POOL_IDS[content] = pool_id
+        _POOL_IDS.put(content, pool_id)
     return pool_id, _item_pool_by_id(session, pool_id, items)
 
 
 _POOL_KEYS = ("id", "item", "a", "b", "c", "domain", "pretest")
-_CONTENT_KEYS: OrderedDict[int, tuple[list, tuple]] = OrderedDict()
+_CONTENT_KEYS: LRU[int, tuple[list, tuple]] = LRU(16)
 
 
 def _content_key(scope: str, items: list[dict]) -> tuple:
@@ -89,9 +88,7 @@ def _content_key(scope: str, items: list[dict]) -> tuple:
     if hit is not None and hit[0] is items and hit[1][0] == scope:
         return hit[1]
     key = (scope, tuple(tuple(p[k] for k in _POOL_KEYS) for p in items))
-    _CONTENT_KEYS[id(items)] = (items, key)
-    if len(_CONTENT_KEYS) > 16:
-        _CONTENT_KEYS.popitem(last=False)
+    _CONTENT_KEYS.put(id(items), (items, key))
     return key
 
 
@@ -106,11 +103,7 @@ def _item_pool_by_id(session: Session, pool_id: int, items: list[dict] | None = 
                 .execute(sa_select(_POOLS.c["items"]).where(_POOLS.c.id == pool_id))
                 .scalar_one()
             )
-        hit = _ITEM_POOLS[key] = item_pool(items)
-        if len(_ITEM_POOLS) > _ITEM_POOLS_MAX:
-            _ITEM_POOLS.popitem(last=False)
-    else:
-        _ITEM_POOLS.move_to_end(key)
+        hit = _ITEM_POOLS.put(key, item_pool(items))
     return hit
 
 
@@ -160,8 +153,7 @@ class Frozen:
     state: engine.AttemptState
 
 
-_FROZEN: OrderedDict[tuple[str, int], tuple[engine.CatPolicy, engine.ItemPool]] = OrderedDict()
-_FROZEN_MAX = 1024
+_FROZEN: LRU[tuple[str, int], tuple[engine.CatPolicy, engine.ItemPool]] = LRU(1024)
 _ATTEMPTS = ExamAttempt.__table__
 _POOLS = ExamPool.__table__
 _FROZEN_QUERY = sa_select(_ATTEMPTS.c.policy, _ATTEMPTS.c.pool_id).where(
@@ -180,11 +172,7 @@ def frozen_parts(session: Session, attempt_id: int) -> tuple[engine.CatPolicy, e
     if parts is None:
         row = session.connection().execute(_FROZEN_QUERY, {"id": attempt_id}).one()
         parts = (cat_policy(row.policy), _item_pool_by_id(session, row.pool_id))
-        _FROZEN[key] = parts
-        if len(_FROZEN) > _FROZEN_MAX:
-            _FROZEN.popitem(last=False)
-    else:
-        _FROZEN.move_to_end(key)
+        _FROZEN.put(key, parts)
     return parts
 
 

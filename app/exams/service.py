@@ -6,7 +6,6 @@ the attempt row and only one of them wins, on SQLite and PostgreSQL alike.
 """
 
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -19,6 +18,7 @@ from app.accounts.models import User
 from app.core import audit, db
 from app.core.clock import as_utc, to_db
 from app.core.errors import InvalidInput, NotFound
+from app.core.lru import LRU
 from app.courses import service as courses
 from app.exams import closing, eligibility, results
 from app.exams import engine_bridge as bridge
@@ -284,20 +284,15 @@ def _live(session: Session, *, user_id: int, attempt_id: int) -> Live:
 # process moved the attempt on (a second worker, the sweep), that UPDATE changes nothing and
 # the answer falls back to a fresh read. The state at a given step never changes, so a hit
 # whose conditional UPDATE succeeds was current. Spares the answer loop a read and a decode.
-_RECENT: OrderedDict[tuple[str, int], Live] = OrderedDict()
-_RECENT_MAX = 4096
+_RECENT: LRU[tuple[str, int], Live] = LRU(4096)
 
 
 def _remember(session: Session, live: Live) -> Live:
     key = (db.cache_scope(session), live.id)
     if live.status != "open":
-        _RECENT.pop(key, None)
+        _RECENT.pop(key)
         return live
-    _RECENT[key] = live
-    _RECENT.move_to_end(key)
-    if len(_RECENT) > _RECENT_MAX:
-        _RECENT.popitem(last=False)
-    return live
+    return _RECENT.put(key, live)
 
 
 def _recall(session: Session, *, user_id: int, attempt_id: int) -> Live | None:
@@ -306,7 +301,7 @@ def _recall(session: Session, *, user_id: int, attempt_id: int) -> Live | None:
 
 
 def _forget(session: Session, attempt_id: int) -> None:
-    _RECENT.pop((db.cache_scope(session), attempt_id), None)
+    _RECENT.pop((db.cache_scope(session), attempt_id))
 
 
 @dataclass(frozen=True)

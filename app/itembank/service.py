@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from app.core import audit, db
 from app.core.clock import to_db
 from app.core.errors import InvalidInput, NotFound
+from app.core.lru import LRU
 from app.itembank import files
 from app.itembank.models import BankRevision, Item, ItemVersion, PracticeResponse
 from app.psychometrics import estimation
@@ -179,10 +180,11 @@ class Feedback:
     options: list[dict]  # text, rationale, letter, is_key, chosen
 
 
-def _score(version: ItemVersion, answer: list[str]) -> bool:
-    if version.type == "ordering":
-        return answer == version.key
-    return sorted(answer) == sorted(version.key)
+def is_correct(item_type: str, key, answer) -> bool:
+    """An ordering must match the key in order; single and multiple choice as a set."""
+    if item_type == "ordering":
+        return list(answer) == list(key)
+    return sorted(answer) == sorted(key)
 
 
 def answer_practice(
@@ -200,7 +202,7 @@ def answer_practice(
         letters = [files.LETTERS[i] for i in range(len(version.options))]
         if any(a not in letters for a in answer):
             raise InvalidInput("An answer names an option that does not exist.")
-        correct = _score(version, answer)
+        correct = is_correct(version.type, version.key, answer)
         session.add(
             PracticeResponse(
                 user_id=user.id,
@@ -293,13 +295,10 @@ class DeliveryItem:
     key: tuple[str, ...]
 
     def is_correct(self, answer: list[str]) -> bool:
-        if self.type == "ordering":
-            return list(answer) == list(self.key)
-        return sorted(answer) == sorted(self.key)
+        return is_correct(self.type, self.key, answer)
 
 
-_DELIVERY: dict[tuple[str, int], DeliveryItem] = {}
-_DELIVERY_MAX = 50_000
+_DELIVERY: LRU[tuple[str, int], DeliveryItem] = LRU(50_000)
 
 
 def delivery_item(session: Session, version_id: int) -> DeliveryItem:
@@ -324,10 +323,7 @@ def delivery_item(session: Session, version_id: int) -> DeliveryItem:
         options=tuple(o["text"] for o in options),
         key=tuple(str(k) for k in answer_key),
     )
-    if len(_DELIVERY) >= _DELIVERY_MAX:
-        _DELIVERY.clear()
-    _DELIVERY[cache_key] = hit
-    return hit
+    return _DELIVERY.put(cache_key, hit)
 
 
 _VERSIONS = ItemVersion.__table__
@@ -398,9 +394,9 @@ def pool_parameters(session: Session, *, track: str) -> list[dict]:
         }
         for vid, iid, domain, pool, a, b, c in rows
     ]
-    _SNAPSHOTS[key] = (revision, snapshot)
+    _SNAPSHOTS.put(key, (revision, snapshot))
     return snapshot
 
 
-_SNAPSHOTS: dict[tuple[str, str], tuple[int, list[dict]]] = {}
+_SNAPSHOTS: LRU[tuple[str, str], tuple[int, list[dict]]] = LRU(256)
 _REVISION = sa_select(BankRevision.__table__.c.revision).where(BankRevision.__table__.c.id == 1)

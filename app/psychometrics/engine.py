@@ -70,10 +70,12 @@ class _Prepared:
 
 
 def _prepare(pool: ItemPool, policy: CatPolicy) -> _Prepared:
-    """The per (pool, policy) arrays, memoised on the pool by policy identity."""
-    cached = pool._cache.get(id(policy))  # keyed by identity; the entry holds the policy
-    if cached is not None and cached[0] is policy:
-        return cached[1]
+    """The per (pool, policy) arrays, memoised on the pool by policy identity (the entry
+    keeps the policy alive, so its id cannot be reused while cached); at most 32 policies."""
+    return pool.memo("policy", id(policy), lambda: (policy, _build_prepared(pool, policy)), 32)[1]
+
+
+def _build_prepared(pool: ItemPool, policy: CatPolicy) -> _Prepared:
     domains = tuple(d for d, _ in policy.blueprint)
     lookup = {d: i for i, d in enumerate(domains)}
     code = np.array([lookup.get(d, -1) for d in pool.domain], dtype=int)
@@ -86,7 +88,7 @@ def _prepare(pool: ItemPool, policy: CatPolicy) -> _Prepared:
         given = dict(policy.sh_exposure)
         sh_k = np.array([given.get(i, 1.0) for i in pool.ids], dtype=float)
     usable = pool.eligible & ((code >= 0) if domains else True)
-    prepared = _Prepared(
+    return _Prepared(
         domain_code=code,
         bounds=bounds,
         sh_k=sh_k,
@@ -97,11 +99,6 @@ def _prepare(pool: ItemPool, policy: CatPolicy) -> _Prepared:
         domains=domains,
         stratum=_strata(pool, usable & ~pool.is_pretest, policy.a_strata),
     )
-    policy_keys = [k for k in pool._cache if isinstance(k, int)]
-    for old in policy_keys[: max(len(policy_keys) - 31, 0)]:  # bounded: at most 32 policies
-        del pool._cache[old]
-    pool._cache[id(policy)] = (policy, prepared)
-    return prepared
 
 
 def _strata(pool: ItemPool, operational: np.ndarray, n_strata: int) -> np.ndarray | None:
@@ -231,16 +228,11 @@ def _balanced_candidates(
 
 
 def _sh_uniforms(pool: ItemPool, seed: int) -> np.ndarray:
-    """One uniform per pool item for this attempt (see pick_with_exposure_control); memoised."""
-    key = ("sh_u", seed)
-    u = pool._cache.get(key)
-    if u is None:
-        seeds = [k for k in pool._cache if isinstance(k, tuple)]
-        for old in seeds[: max(len(seeds) - 1023, 0)]:  # bounded: at most 1,024 attempts
-            pool._cache.pop(old, None)
-        u = np.random.default_rng([seed, 0x5E]).random(len(pool.ids))
-        pool._cache[key] = u
-    return u
+    """One uniform per pool item for this attempt (see pick_with_exposure_control); memoised
+    for at most 1,024 attempts."""
+    return pool.memo(
+        "sh_u", seed, lambda: np.random.default_rng([seed, 0x5E]).random(len(pool.ids)), 1024
+    )
 
 
 def _pick_pretest(

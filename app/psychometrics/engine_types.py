@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
@@ -37,6 +38,23 @@ class ItemPool:
     eligible: np.ndarray
     index: dict[str, int] = field(repr=False, default_factory=dict)
     _cache: dict = field(repr=False, default_factory=dict)
+    _lock: threading.Lock = field(repr=False, default_factory=threading.Lock)
+
+    def memo(self, kind: str, key, build: Callable[[], object], limit: int):
+        """A value derived from this pool, built once per (kind, key) and kept in a bounded
+        table (oldest evicted first). Safe to call from several threads at once: worker
+        threads of one server process share a pool."""
+        with self._lock:
+            hit = self._cache.setdefault(kind, {}).get(key)
+        if hit is not None:
+            return hit
+        value = build()  # outside the lock; a racing thread may build it too, one wins
+        with self._lock:
+            table = self._cache[kind]
+            value = table.setdefault(key, value)
+            while len(table) > limit:
+                del table[next(iter(table))]
+        return value
 
     @classmethod
     def from_lists(

@@ -5,6 +5,8 @@ candidates with API tokens, then, in the same run, with one asyncio client (aioh
 connections; the client costs a fraction of a millisecond per request, so the figures are the
 server's):
   1. bare: C connections call GET /api/v1/ping (no database) as fast as they can;
+  1b. authenticated read: the same C connections call GET /api/v1/me (bearer token, one
+     query, validated response): what any authenticated database route costs on this stack;
   2. saturated: C candidates loop answer -> next item as fast as they can (closed loop; one
      request per question: the answer's response carries the next item). Attempts are started
      before the window; a candidate whose attempt ends moves on to a fresh started attempt, so C
@@ -166,6 +168,11 @@ class Client:
             await r.read()
             return r.status
 
+    async def me(self, token: str) -> int:
+        async with self.http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}) as r:
+            await r.read()
+            return r.status
+
     async def start(self, token: str) -> tuple[int, dict]:
         headers = {"Authorization": f"Bearer {token}"}
         async with self.http.post("/api/v1/exams/CAWM/attempts", headers=headers) as r:
@@ -184,20 +191,23 @@ class Client:
             return r.status, await r.json()
 
 
-async def bare(client: Client, clients: int, seconds: float) -> tuple[float, list[float], int]:
+async def bare(client: Client, clients: int, seconds: float, tokens=None):
+    """C connections call /api/v1/ping (tokens None) or, with tokens, GET /api/v1/me: the same
+    stack plus bearer authentication, one read and a validated response."""
     latencies, errors = [], 0
     stop = time.monotonic() + seconds
 
-    async def loop():
+    async def loop(k: int):
         nonlocal errors
         while time.monotonic() < stop:
             t = time.perf_counter()
-            ok = await client.ping() == 200
+            status = await (client.ping() if tokens is None else client.me(tokens[k]))
+            ok = status == 200
             latencies.append(time.perf_counter() - t)
             errors += 0 if ok else 1
 
     started = time.monotonic()
-    await asyncio.gather(*(loop() for _ in range(clients)))
+    await asyncio.gather(*(loop(k) for k in range(clients)))
     return len(latencies) / (time.monotonic() - started), latencies, errors
 
 
@@ -266,6 +276,19 @@ async def simultaneous_starts(client: Client, tokens: list[str], window: float):
     return latencies, errors
 
 
+def profile(args, pids: list[int], phase: str) -> subprocess.Popen | None:
+    """--profile FILE: sample the serving process (threads holding the GIL) during the
+    --profile-phase window with py-spy (not a project dependency: `pip install py-spy`);
+    writes collapsed stacks, for a flame graph or a per-function sum."""
+    if not args.profile or args.profile_phase != phase:
+        return None
+    return subprocess.Popen(
+        ["py-spy", "record", "--pid", str(pids[-1]), "--duration", str(int(args.seconds)),
+         "--rate", "250", "--gil", "--format", "raw", "--output", args.profile, "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def line(label: str, rate: float, unit: str, lat: list[float], errors: int, cpu_ms: float) -> str:
     return (
         f"{label:<14}: {rate:8.1f} {unit}  p50 {pct(lat, 0.5):6.1f} ms  p95 {pct(lat, 0.95):6.1f}"
@@ -286,15 +309,26 @@ async def run(args, base: str, tokens: list[str], pids: list[int]) -> None:
 
         c0, m0 = cpu_seconds(pids), time.process_time()
         rps, base_lat, base_err = await bare(client, args.clients, args.seconds)
-        c1, m1 = cpu_seconds(pids), time.process_time()
+        c1_bare, n_bare = cpu_seconds(pids), len(base_lat)
+        spy = profile(args, pids, "me")
+        me_rps, me_lat, me_err = await bare(client, args.clients, args.seconds, exam_tokens)
+        if spy is not None:
+            spy.wait()
+        c1b = cpu_seconds(pids)
+        c1, m1 = c1b, time.process_time()
+        spy = profile(args, pids, "answer")
         cps, exam_lat, exam_err = await cycles(client, queue, args.clients, args.seconds)
+        if spy is not None:
+            spy.wait()
         c2, m2 = cpu_seconds(pids), time.process_time()
         think = args.clients / (args.load * cps)
         paced, paced_lat, paced_err = await cycles(client, queue, args.clients, args.seconds, think)
         print(f"backend={args.backend} workers={args.workers} clients={args.clients}")
         print(
-            line("bare endpoint", rps, "req/s", base_lat, base_err, (c1 - c0) / len(base_lat) * 1e3)
+            line("bare endpoint", rps, "req/s", base_lat, base_err, (c1_bare - c0) / n_bare * 1e3)
         )
+        me_cpu = (c1b - c1_bare) / len(me_lat) * 1e3
+        print(line("auth read /me", me_rps, "req/s", me_lat, me_err, me_cpu))
         print(
             line("answer + next", cps, "cyc/s", exam_lat, exam_err, (c2 - c1) / len(exam_lat) * 1e3)
         )
@@ -304,9 +338,13 @@ async def run(args, base: str, tokens: list[str], pids: list[int]) -> None:
             f"{pct(paced_lat, 0.5):6.1f} ms  p95 {pct(paced_lat, 0.95):6.1f} ms  p99 "
             f"{pct(paced_lat, 0.99):6.1f} ms  ({len(paced_lat)} requests, {paced_err} errors)"
         )
-        client_ms = ((m1 - m0) / len(base_lat) * 1e3, (m2 - m1) / len(exam_lat) * 1e3)
+        client_ms = (
+            (m1 - m0) / (len(base_lat) + len(me_lat)) * 1e3,
+            (m2 - m1) / len(exam_lat) * 1e3,
+        )
         print(f"client CPU    : {client_ms[0]:.2f} ms per ping, {client_ms[1]:.2f} ms per cycle")
         print(f"ratio (answer+next cycles / bare requests): {cps / rps:.3f}")
+        print(f"ratio (authenticated read / bare requests): {me_rps / rps:.3f}")
         if len(queue) < args.clients:
             print("warning: the started attempts ran out before the windows ended")
         if starts:
@@ -327,6 +365,8 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=300, help="attempts started beforehand")
     parser.add_argument("--load", type=float, default=0.5, help="paced load, share of saturated")
     parser.add_argument("--starts", type=int, default=0, help="simultaneous starts (0: skip)")
+    parser.add_argument("--profile", help="write py-spy collapsed stacks of the saturated window")
+    parser.add_argument("--profile-phase", choices=["me", "answer"], default="answer")
     parser.add_argument("--pin", action="store_true", help="server on the last CPU, client first")
     args = parser.parse_args()
     var = Path(tempfile.mkdtemp(prefix="wmi-bench-"))

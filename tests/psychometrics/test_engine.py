@@ -162,32 +162,15 @@ def test_pool_memo_stays_bounded(pool_with_pretest):
 def test_pool_memo_is_safe_under_concurrent_threads(bank300):
     """Server worker threads share one pool: selecting while others add and evict memo
     entries must never fail (it raised 'dictionary keys changed during iteration')."""
-    import sys
-    import threading
-
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(8)
+    from tests.racing import race
 
     def work(offset: int) -> None:
-        barrier.wait()
-        try:
-            for k in range(150):  # fresh policies and seeds force eviction on every call
-                policy = CatPolicy(min_items=5, max_items=10)
-                state = engine.start_attempt(policy, bank300, offset * 1000 + k)
-                engine.select_next(state, policy, bank300)
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
-            errors.append(exc)
+        for k in range(150):  # fresh policies and seeds force eviction on every call
+            policy = CatPolicy(min_items=5, max_items=10)
+            state = engine.start_attempt(policy, bank300, offset * 1000 + k)
+            engine.select_next(state, policy, bank300)
 
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible
-    try:
-        threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(switch)
+    errors = race(work, 8)
     assert errors == []
     assert len(bank300._cache["policy"]) <= 32
 

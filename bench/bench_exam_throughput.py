@@ -191,7 +191,7 @@ class Client:
             return r.status, await r.json()
 
 
-async def bare(client: Client, clients: int, seconds: float, tokens=None):
+async def gets(client: Client, clients: int, seconds: float, tokens=None):
     """C connections call /api/v1/ping (tokens None) or, with tokens, GET /api/v1/me: the same
     stack plus bearer authentication, one read and a validated response."""
     latencies, errors = [], 0
@@ -277,7 +277,8 @@ async def simultaneous_starts(client: Client, tokens: list[str], window: float):
 
 
 def profile(args, pids: list[int], phase: str) -> subprocess.Popen | None:
-    """--profile FILE: sample the serving process (threads holding the GIL) during the
+    """--profile FILE: sample the last server process (the worker; with several workers, only
+    one of them) while its threads hold the GIL during the
     --profile-phase window with py-spy (not a project dependency: `pip install py-spy`);
     writes collapsed stacks, for a flame graph or a per-function sum."""
     if not args.profile or args.profile_phase != phase:
@@ -301,36 +302,49 @@ async def run(args, base: str, tokens: list[str], pids: list[int]) -> None:
     starts = tokens[len(tokens) - args.starts :] if args.starts else []
     exam_tokens = tokens[: len(tokens) - args.starts]
     async with Client(base, max(args.clients, args.starts or 1)) as client:
-        await bare(client, args.clients, 1.0)  # warm up
+        await gets(client, args.clients, 1.0)  # warm up
         queue = await start_all(client, exam_tokens)
         warm = [queue.pop()]
         await cycles(client, warm, 1, 5.0)  # the first exam requests build routes and caches
         queue.reverse()
 
-        c0, m0 = cpu_seconds(pids), time.process_time()
-        rps, base_lat, base_err = await bare(client, args.clients, args.seconds)
-        c1_bare, n_bare = cpu_seconds(pids), len(base_lat)
+        c_start, m_start = cpu_seconds(pids), time.process_time()
+        rps, base_lat, base_err = await gets(client, args.clients, args.seconds)
+        c_bare = cpu_seconds(pids)
         spy = profile(args, pids, "me")
-        me_rps, me_lat, me_err = await bare(client, args.clients, args.seconds, exam_tokens)
+        me_rps, me_lat, me_err = await gets(client, args.clients, args.seconds, exam_tokens)
         if spy is not None:
             spy.wait()
-        c1b = cpu_seconds(pids)
-        c1, m1 = c1b, time.process_time()
+        c_me, m_gets = cpu_seconds(pids), time.process_time()
         spy = profile(args, pids, "answer")
         cps, exam_lat, exam_err = await cycles(client, queue, args.clients, args.seconds)
         if spy is not None:
             spy.wait()
-        c2, m2 = cpu_seconds(pids), time.process_time()
+        c_answer, m_answer = cpu_seconds(pids), time.process_time()
         think = args.clients / (args.load * cps)
         paced, paced_lat, paced_err = await cycles(client, queue, args.clients, args.seconds, think)
         print(f"backend={args.backend} workers={args.workers} clients={args.clients}")
         print(
-            line("bare endpoint", rps, "req/s", base_lat, base_err, (c1_bare - c0) / n_bare * 1e3)
+            line(
+                "bare endpoint",
+                rps,
+                "req/s",
+                base_lat,
+                base_err,
+                (c_bare - c_start) / len(base_lat) * 1e3,
+            )
         )
-        me_cpu = (c1b - c1_bare) / len(me_lat) * 1e3
+        me_cpu = (c_me - c_bare) / len(me_lat) * 1e3
         print(line("auth read /me", me_rps, "req/s", me_lat, me_err, me_cpu))
         print(
-            line("answer + next", cps, "cyc/s", exam_lat, exam_err, (c2 - c1) / len(exam_lat) * 1e3)
+            line(
+                "answer + next",
+                cps,
+                "cyc/s",
+                exam_lat,
+                exam_err,
+                (c_answer - c_me) / len(exam_lat) * 1e3,
+            )
         )
         print(
             f"paced         : {paced:8.1f} cyc/s offered {args.load:.2f} x saturated "
@@ -339,10 +353,10 @@ async def run(args, base: str, tokens: list[str], pids: list[int]) -> None:
             f"{pct(paced_lat, 0.99):6.1f} ms  ({len(paced_lat)} requests, {paced_err} errors)"
         )
         client_ms = (
-            (m1 - m0) / (len(base_lat) + len(me_lat)) * 1e3,
-            (m2 - m1) / len(exam_lat) * 1e3,
+            (m_gets - m_start) / (len(base_lat) + len(me_lat)) * 1e3,
+            (m_answer - m_gets) / len(exam_lat) * 1e3,
         )
-        print(f"client CPU    : {client_ms[0]:.2f} ms per ping, {client_ms[1]:.2f} ms per cycle")
+        print(f"client CPU    : {client_ms[0]:.2f} ms per GET, {client_ms[1]:.2f} ms per cycle")
         print(f"ratio (answer+next cycles / bare requests): {cps / rps:.3f}")
         print(f"ratio (authenticated read / bare requests): {me_rps / rps:.3f}")
         if len(queue) < args.clients:
@@ -365,7 +379,7 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=300, help="attempts started beforehand")
     parser.add_argument("--load", type=float, default=0.5, help="paced load, share of saturated")
     parser.add_argument("--starts", type=int, default=0, help="simultaneous starts (0: skip)")
-    parser.add_argument("--profile", help="write py-spy collapsed stacks of the saturated window")
+    parser.add_argument("--profile", help="write py-spy collapsed stacks of one window to FILE")
     parser.add_argument("--profile-phase", choices=["me", "answer"], default="answer")
     parser.add_argument("--pin", action="store_true", help="server on the last CPU, client first")
     args = parser.parse_args()

@@ -37,8 +37,8 @@ class ItemPool:
     is_pretest: np.ndarray
     eligible: np.ndarray
     index: dict[str, int] = field(repr=False, default_factory=dict)
-    _cache: dict = field(repr=False, default_factory=dict)
-    _lock: threading.Lock = field(repr=False, default_factory=threading.Lock)
+    _cache: dict = field(init=False, repr=False, default_factory=dict)  # see memo
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def memo(self, kind: str, key, build: Callable[[], object], limit: int):
         """A value derived from this pool, built once per (kind, key) and kept in a bounded

@@ -1,8 +1,10 @@
 """Account use cases. Each public function commits once, at its end."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from app.accounts.models import ApiToken, LoginAttempt, PasswordReset, Role, User
@@ -275,6 +277,15 @@ _TOKEN_USER = (
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("digest"))
 )
+_USERS, _TOKENS = User.__table__, ApiToken.__table__
+_TOKEN_CALLER = (  # Core, not the ORM: the same join without building a User
+    sa_select(
+        _USERS.c.id, _USERS.c.role, _USERS.c.is_active,
+        _TOKENS.c.id, _TOKENS.c.revoked_at, _TOKENS.c.last_used_at,
+    )
+    .join_from(_USERS, _TOKENS, _TOKENS.c.user_id == _USERS.c.id)
+    .where(_TOKENS.c.token_hash == bindparam("digest"))
+)  # fmt: skip
 _TOKEN_USED = (
     update(ApiToken)
     .where(ApiToken.id == bindparam("w_id"))
@@ -283,18 +294,44 @@ _TOKEN_USED = (
 )
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who a bearer token belongs to, without loading the user: what the hot API routes (the
+    exam loop) need to know. Routes that change the account take the User instead."""
+
+    id: int
+    role: Role
+
+
+def _token_live(session, token_id, revoked_at, last_used_at, is_active, now) -> bool:
+    """A token works while it is not revoked and its user is active; its last use is recorded
+    at most every five minutes (a write per call would serialise every API request)."""
+    if revoked_at is not None or not is_active:
+        return False
+    if last_used_at is None or (now - as_utc(last_used_at)).total_seconds() > 300:
+        session.execute(_TOKEN_USED, {"w_id": token_id, "v_at": to_db(now)})
+        session.commit()
+    return True
+
+
 def user_for_token(session: Session, secret: str, now: datetime) -> User | None:
-    """The active user behind a bearer token, or None (one query; every API call makes it)."""
+    """The active user behind a bearer token, or None (one query)."""
     row = session.execute(_TOKEN_USER, {"digest": token_digest(secret)}).first()
     if row is None:
         return None
     user, token_id, revoked_at, last_used_at = row
-    if revoked_at is not None or not user.is_active:
+    live = _token_live(session, token_id, revoked_at, last_used_at, user.is_active, now)
+    return user if live else None
+
+
+def caller_for_token(session: Session, secret: str, now: datetime) -> Caller | None:
+    """The same rules as user_for_token, one Core query, no User built."""
+    row = session.connection().execute(_TOKEN_CALLER, {"digest": token_digest(secret)}).first()
+    if row is None:
         return None
-    if last_used_at is None or (now - as_utc(last_used_at)).total_seconds() > 300:
-        session.execute(_TOKEN_USED, {"w_id": token_id, "v_at": to_db(now)})
-        session.commit()
-    return user
+    user_id, role, is_active, token_id, revoked_at, last_used_at = row
+    live = _token_live(session, token_id, revoked_at, last_used_at, is_active, now)
+    return Caller(id=user_id, role=Role(role)) if live else None
 
 
 def search_users(session: Session, *, q: str = "", limit: int = 50, offset: int = 0):

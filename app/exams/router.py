@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.datastructures import FormData
 
-from app.accounts.deps import CurrentUser, api_csrf_protect, csrf_protect
+from app.accounts.deps import CurrentUser, api_csrf_protect, as_caller, csrf_protect
 from app.core.db import SessionDep
 from app.core.errors import Conflict, InvalidInput
 from app.courses import service as courses
@@ -245,50 +245,53 @@ def api_history(session: SessionDep, user: CurrentUser):
 
 
 @api.get("/attempts/{attempt_id}", response_model=schemas.AttemptOut)
-def api_attempt(request: Request, attempt_id: AttemptId, session: SessionDep, user: CurrentUser):
+async def api_attempt(request: Request, attempt_id: AttemptId):
     """The attempt with its pending question (the same one until it is answered)."""
-    v = service.present(
-        session=session,
-        user=user,
-        attempt_id=attempt_id,
-        now=now(request),
-        on_exam_passed=hooks(request)["on_exam_passed"],
-    )
-    return schema_response(attempt_out(v))
+
+    def work(session, user):
+        v = service.present(
+            session=session,
+            user=user,
+            attempt_id=attempt_id,
+            now=now(request),
+            on_exam_passed=hooks(request)["on_exam_passed"],
+        )
+        return schema_response(attempt_out(v))
+
+    return await as_caller(request, work)
 
 
 @api.post("/attempts/{attempt_id}/answers", response_model=schemas.AnswerOut)
-def api_answer(
-    request: Request,
-    attempt_id: AttemptId,
-    data: schemas.AnswerIn,
-    session: SessionDep,
-    user: CurrentUser,
-):
+async def api_answer(request: Request, attempt_id: AttemptId, data: schemas.AnswerIn):
     """Answer the pending question; repeating the same answer is safe (duplicate: true)."""
-    outcome, v = service.answer_and_next(
-        session=session,
-        user=user,
-        attempt_id=attempt_id,
-        position=data.position,
-        token=data.token,
-        answer=data.answer,
-        now=now(request),
-        on_exam_passed=hooks(request)["on_exam_passed"],
-    )  # the answer is committed first; the next item is chosen in its own transaction
-    a = v.attempt
-    return schema_response(
-        schemas.AnswerOut(
-            attempt_id=a.id,
-            position=outcome.position,
-            accepted=outcome.accepted,
-            duplicate=outcome.duplicate,
-            status=a.status,
-            answered=a.step,
-            next_url=f"/api/v1/exams/attempts/{a.id}" + ("/result" if a.status != "open" else ""),
-            attempt=attempt_out(v),
+
+    def work(session, user):
+        outcome, v = service.answer_and_next(
+            session=session,
+            user=user,
+            attempt_id=attempt_id,
+            position=data.position,
+            token=data.token,
+            answer=data.answer,
+            now=now(request),
+            on_exam_passed=hooks(request)["on_exam_passed"],
+        )  # the answer is committed first; the next item is chosen in its own transaction
+        a = v.attempt
+        return schema_response(
+            schemas.AnswerOut(
+                attempt_id=a.id,
+                position=outcome.position,
+                accepted=outcome.accepted,
+                duplicate=outcome.duplicate,
+                status=a.status,
+                answered=a.step,
+                next_url=f"/api/v1/exams/attempts/{a.id}"
+                + ("/result" if a.status != "open" else ""),
+                attempt=attempt_out(v),
+            )
         )
-    )
+
+    return await as_caller(request, work)
 
 
 @api.get("/attempts/{attempt_id}/result", response_model=schemas.ResultOut)

@@ -5,6 +5,7 @@ import re
 
 from sqlmodel import select
 
+from app.accounts.models import ApiToken
 from app.core.clock import as_utc
 from app.exams import engine_bridge as bridge
 from app.exams.models import Accommodation, ExamAttempt, ExamWaiver
@@ -183,6 +184,44 @@ def test_api_flow_stale_repeat_result_and_history(client, session, clock):
             )
     history = client.get("/api/v1/exams/history", headers=bearer).json()
     assert [h["id"] for h in history] == [aid] and history[0]["passed"] == result["passed"]
+
+
+def test_exam_loop_routes_authenticate_like_every_other_route(client, session, clock):
+    """The answer and attempt routes sign the caller in inside their one thread hand-off
+    (app.accounts.deps.as_caller); the rules are the same as CurrentUser's."""
+    user = make_user(session)
+    secret = make_token(session, user)
+    bearer = {"Authorization": f"Bearer {secret}"}
+    attempt = client.post("/api/v1/exams/CAWM/attempts", headers=bearer).json()
+    aid, item = attempt["id"], attempt["item"]
+    url = f"/api/v1/exams/attempts/{aid}"
+    body = {"position": 1, "token": item["token"], "answer": api_answer(item, random.Random(2))}
+    assert client.get(url).status_code == 401  # nobody signed in
+    wrong = {"Authorization": "Bearer wmi_not-a-token"}
+    assert client.post(f"{url}/answers", headers=wrong, json=body).status_code == 401
+    # the account's owner signed in with the session cookie: CSRF header needed for the post
+    sign_in(client, user)
+    assert client.get(url).json()["item"]["token"] == item["token"]
+    assert client.post(f"{url}/answers", json=body).status_code == 403
+    r = client.post(f"{url}/answers", json=body, headers={"X-CSRF-Token": csrf(client)})
+    assert r.status_code == 200 and r.json()["accepted"]
+    client.cookies.clear()
+    # a revoked token, then a deactivated account, are refused at once
+    token = session.exec(select(ApiToken).where(ApiToken.user_id == user.id)).one()
+    token.revoked_at = clock()
+    session.add(token)
+    session.commit()
+    assert client.get(url, headers=bearer).status_code == 401
+    fresh = {"Authorization": f"Bearer {make_token(session, user)}"}
+    assert client.get(url, headers=fresh).status_code == 200
+    user.is_active = False
+    session.add(user)
+    session.commit()
+    r = client.get(url, headers=fresh)
+    assert r.status_code == 401 and "revoked" in r.json()["error"]["message"]
+    # nothing was recorded for the refused calls: one answer, as accepted above
+    session.expire_all()
+    assert session.get(ExamAttempt, aid).step == 1
 
 
 def run_api_exam(client, bearer, aid, rng, bodies) -> dict:

@@ -39,6 +39,26 @@ def test_state_round_trips_through_json(pool_with_pretest, policy, rng):
     np.testing.assert_array_equal(back.log_post, state.log_post)
 
 
+def test_version_1_state_still_reads(pool_with_pretest, policy, rng):
+    """Attempts in progress across the upgrade that changed log_post's encoding resume exactly."""
+    state, _ = _run(policy, pool_with_pretest, 5, 0.3, rng, stop_after=8)
+    old = {k: v for k, v in state.to_dict().items() if k != "log_post_f64"}
+    old.update(version=1, log_post=[float(x) for x in state.log_post])
+    back = AttemptState.from_dict(json.loads(json.dumps(old)))
+    np.testing.assert_array_equal(back.log_post, state.log_post)
+    assert back.to_dict() == state.to_dict()
+    assert engine.select_next(back, policy, pool_with_pretest) == engine.select_next(
+        state, policy, pool_with_pretest
+    )
+
+
+def test_from_dict_rejects_a_damaged_log_post(pool_with_pretest, policy):
+    data = engine.start_attempt(policy, pool_with_pretest, 1).to_dict()
+    data["log_post_f64"] = data["log_post_f64"][:-4]
+    with pytest.raises(ValueError):
+        AttemptState.from_dict(data)
+
+
 def test_from_dict_rejects_unknown_version(pool_with_pretest, policy):
     data = engine.start_attempt(policy, pool_with_pretest, 1).to_dict()
     data["version"] = 99

@@ -1,0 +1,192 @@
+"""Instructions per request of the real server, counted by Valgrind (callgrind): a noise-free
+view of what the throughput benchmark measures in seconds.
+
+bench_exam_throughput.py measures requests per second, and on a shared two-core machine its
+absolute figures move by 1.5x within a day (other tenants, CPU steal). This benchmark counts the
+instructions the server process executes per request instead, which does not depend on the
+machine's speed at the moment: the same code and inputs give the same count within a fraction of
+a percent. It is the tool for deciding whether a change to the request path made it cheaper.
+
+One client, one keep-alive connection, requests one after another (so the count is the
+request's own cost, without the thread contention of a loaded server; the throughput benchmark
+shows that part). In one run:
+  1. bare: GET /api/v1/ping (no database), the baseline;
+  2. authenticated read: GET /api/v1/me (bearer token, one query);
+  3. answer + next: POST an answer to the pending question; the response carries the next one.
+Prints instructions per request and each route's cost as a multiple of the bare request; the
+reciprocal is the throughput ratio the server would reach if the CPU were its only limit.
+
+  .venv/bin/python bench/bench_request_cost.py              # SQLite (default)
+  .venv/bin/python bench/bench_request_cost.py --backend postgres
+
+Needs valgrind (Debian package `valgrind`); the server runs about 30x slower under it, so the
+run takes a few minutes.
+"""
+
+import argparse
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import bench_exam_throughput as throughput  # noqa: E402
+
+PG = throughput.PG
+
+
+def valgrind_server(url: str, var: Path) -> tuple[subprocess.Popen, str]:
+    """The application under callgrind (instrumentation off until asked), on a migrated and
+    loaded database; uvicorn directly, one process, as `wmi serve` runs it."""
+    port = throughput.free_port()
+    env = {
+        **os.environ,
+        "WMI_DATABASE_URL": url,
+        "WMI_VAR_DIR": str(var),
+        "WMI_BASE_URL": f"http://127.0.0.1:{port}",
+        "WMI_SWEEP_INTERVAL_SECONDS": "3600",
+    }
+    out = var / "callgrind.out"
+    proc = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+         sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host",
+         "127.0.0.1", "--port", str(port), "--proxy-headers", "--log-level", "info"],
+        env=env, cwd=ROOT, stdout=(var / "valgrind.log").open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(900):
+        try:
+            if httpx.get(base + "/healthz", timeout=5).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(1)
+    proc.kill()
+    raise SystemExit("server did not start: " + (var / "valgrind.log").read_text()[-2000:])
+
+
+def control(pid: int, *args: str) -> None:
+    subprocess.run(["callgrind_control", *args, str(pid)], check=True, capture_output=True)
+
+
+def counted(pid: int, var: Path, label: str, work) -> int:
+    """Instructions the server executes while `work` runs (all its threads)."""
+    before = set(var.glob("callgrind.out*"))
+    control(pid, "--zero")
+    work()
+    control(pid, f"--dump={label}")
+    for _ in range(100):
+        new = set(var.glob("callgrind.out*")) - before
+        if new:
+            break
+        time.sleep(0.1)
+    (dump,) = new
+    match = re.search(r"^(?:summary|totals):\s*(\d+)", dump.read_text(errors="replace"), re.M)
+    return int(match.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--requests", type=int, default=200, help="requests per phase")
+    args = parser.parse_args()
+    var = Path(tempfile.mkdtemp(prefix="wmi-cost-"))
+    if args.backend == "sqlite":
+        url = f"sqlite:///{var}/bench.db"
+    else:
+        name = f"wmi_cost_{os.getpid()}"
+        with psycopg.connect(f"{PG}/test", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = f"{PG}/{name}"
+    n = args.requests
+    # Migrate, load content and banks with the normal server, and start the attempts there.
+    proc, base = throughput.start_server(url, 1, var)
+    try:
+        tokens = throughput.make_candidates(url, n // 10 + 10)
+        attempts = []
+        with httpx.Client(base_url=base, timeout=60) as http:
+            for token in tokens:
+                r = http.post(
+                    "/api/v1/exams/CAWM/attempts", headers={"Authorization": f"Bearer {token}"}
+                )
+                r.raise_for_status()
+                attempts.append((token, r.json()))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    proc, base = valgrind_server(url, var)
+    try:
+        pid = proc.pid
+        control(pid, "--instr=on")
+        rng = random.Random(7)
+        with httpx.Client(base_url=base, timeout=120) as http:
+
+            def get(path: str, token: str | None = None) -> None:
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                http.get(path, headers=headers).raise_for_status()
+
+            def answers(count: int) -> None:
+                done = 0
+                while done < count:
+                    if not attempts:
+                        raise SystemExit("the started attempts ran out; raise --requests/10")
+                    token, attempt = attempts[-1]
+                    if attempt.get("status") != "open" or not attempt.get("item"):
+                        attempts.pop()
+                        continue
+                    item = attempt["item"]
+                    body = {
+                        "position": item["position"],
+                        "token": item["token"],
+                        "answer": throughput.answer_for(item, rng),
+                    }
+                    r = http.post(
+                        f"/api/v1/exams/attempts/{attempt['id']}/answers",
+                        json=body,
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    r.raise_for_status()
+                    attempts[-1] = (token, r.json()["attempt"])
+                    done += 1
+
+            for _ in range(20):  # warm up every route (first requests build caches)
+                get("/api/v1/ping")
+                get("/api/v1/me", tokens[0])
+            answers(20)
+            phases = [
+                ("bare GET /api/v1/ping", lambda: [get("/api/v1/ping") for _ in range(n)]),
+                (
+                    "auth read GET /api/v1/me",
+                    lambda: [get("/api/v1/me", tokens[0]) for _ in range(n)],
+                ),  # noqa: E501
+                ("answer + next", lambda: answers(n)),
+            ]
+            results = {}
+            for label, work in phases:
+                results[label] = counted(pid, var, label.split()[0], work) / n
+        bare = results["bare GET /api/v1/ping"]
+        print(f"backend={args.backend}  {n} requests per phase, one connection, sequential")
+        for label, per in results.items():
+            print(
+                f"{label:<26}: {per / 1e6:7.3f} M instructions per request  "
+                f"{per / bare:5.2f} x bare  (throughput ratio bound {bare / per:.3f})"
+            )
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -8,11 +8,21 @@ import re
 
 import pytest
 
-from app.accounts.deps import get_current_user, require_admin, require_author
+from app.accounts.deps import (
+    get_current_user,
+    require_admin,
+    require_author,
+    signed_in_in_route,
+)
 from tests.factories.accounts import csrf, make_token, make_user, sign_in
 from tests.routes import api_routes
 
-REQUIREMENT = {require_admin: "admin", require_author: "author", get_current_user: "user"}
+REQUIREMENT = {
+    require_admin: "admin",
+    require_author: "author",
+    get_current_user: "user",
+    signed_in_in_route: "user",  # the route signs its caller in itself (as_caller)
+}
 RANK = {"anonymous": 0, "learner": 1, "author": 2, "admin": 3}
 NEEDS = {"public": 0, "user": 1, "author": 2, "admin": 3}
 

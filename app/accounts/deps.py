@@ -69,6 +69,17 @@ def signed_in_caller(request: Request, session: Session) -> "service.Caller | Us
     return caller
 
 
+async def signed_in_in_route(request: Request) -> None:
+    """Declares a route that signs its caller in itself, with as_caller (in its one thread
+    hand-off): the same requirement as CurrentUser, visible in the route's dependencies (the
+    role tests read it there). On the event loop it refuses, at no cost, a request that carries
+    neither a bearer token nor a signed-in session; as_caller checks the rest."""
+    if _bearer(request) is None and not isinstance(request.session.get("uid"), int):
+        raise Unauthenticated("Please sign in to continue.")
+
+
+SignedInInRoute = Depends(signed_in_in_route)
+
 T = TypeVar("T")
 
 

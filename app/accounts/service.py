@@ -13,6 +13,7 @@ from app.core import audit, mail
 from app.core.clock import as_utc, to_db
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from app.core.prepared import Prepared
 from app.core.security import (
     burn_password_check,
     hash_password,
@@ -278,7 +279,7 @@ _TOKEN_USER = (
     .where(ApiToken.token_hash == bindparam("digest"))
 )
 _USERS, _TOKENS = User.__table__, ApiToken.__table__
-_TOKEN_CALLER = (  # Core, not the ORM: the same join without building a User
+_TOKEN_CALLER = Prepared(  # Core, not the ORM: the same join without building a User
     sa_select(
         _USERS.c.id, _USERS.c.role, _USERS.c.is_active,
         _TOKENS.c.id, _TOKENS.c.revoked_at, _TOKENS.c.last_used_at,
@@ -326,7 +327,7 @@ def user_for_token(session: Session, secret: str, now: datetime) -> User | None:
 
 def caller_for_token(session: Session, secret: str, now: datetime) -> Caller | None:
     """The same rules as user_for_token, one Core query, no User built."""
-    row = session.connection().execute(_TOKEN_CALLER, {"digest": token_digest(secret)}).first()
+    row = _TOKEN_CALLER.execute(session, {"digest": token_digest(secret)}).first()
     if row is None:
         return None
     user_id, role, is_active, token_id, revoked_at, last_used_at = row

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from app.core.clock import as_utc, to_db
 from app.core.models import AuditEntry, AuditHead
+from app.core.prepared import Prepared
 
 GENESIS = "0" * 64
 
@@ -39,13 +40,12 @@ def record(
     Core statements, not the ORM: this runs once per exam answer.
     """
     session.flush()  # the caller's pending rows go first (and surface their errors here)
-    conn = session.connection()
-    seq, prev_hash = conn.execute(_BUMP).one()
+    seq, prev_hash = _BUMP.execute(session).one()
     payload = json.dumps(data or {}, sort_keys=True, ensure_ascii=False, default=str)
     at = to_db(at)
     digest = _digest(prev_hash, seq, at, actor_id, action, subject, payload)
-    conn.execute(
-        _ENTRIES.insert(),
+    _APPEND.execute(
+        session,
         {
             "seq": seq,
             "at": at,
@@ -57,13 +57,17 @@ def record(
             "hash": digest,
         },
     )
-    conn.execute(_TIP, {"h": digest})
+    _TIP.execute(session, {"h": digest})
     return seq
 
 
 _ENTRIES = AuditEntry.__table__
-_BUMP = text("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash")
-_TIP = text("UPDATE audit_head SET last_hash = :h WHERE id = 1")
+_BUMP = Prepared(text("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash"))
+_APPEND = Prepared(
+    _ENTRIES.insert(),
+    keys=("seq", "at", "actor_id", "action", "subject", "data", "prev_hash", "hash"),
+)
+_TIP = Prepared(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.datastructures import FormData
 
-from app.accounts.deps import CurrentUser, api_csrf_protect, as_caller, csrf_protect
+from app.accounts.deps import (
+    CurrentUser,
+    SignedInInRoute,
+    api_csrf_protect,
+    as_caller,
+    csrf_protect,
+)
 from app.core.db import SessionDep
 from app.core.errors import Conflict, InvalidInput
 from app.courses import service as courses
@@ -244,7 +250,9 @@ def api_history(session: SessionDep, user: CurrentUser):
     return history_out(service.history(session, user=user))
 
 
-@api.get("/attempts/{attempt_id}", response_model=schemas.AttemptOut)
+@api.get(
+    "/attempts/{attempt_id}", response_model=schemas.AttemptOut, dependencies=[SignedInInRoute]
+)
 async def api_attempt(request: Request, attempt_id: AttemptId):
     """The attempt with its pending question (the same one until it is answered)."""
 
@@ -261,7 +269,11 @@ async def api_attempt(request: Request, attempt_id: AttemptId):
     return await as_caller(request, work)
 
 
-@api.post("/attempts/{attempt_id}/answers", response_model=schemas.AnswerOut)
+@api.post(
+    "/attempts/{attempt_id}/answers",
+    response_model=schemas.AnswerOut,
+    dependencies=[SignedInInRoute],
+)
 async def api_answer(request: Request, attempt_id: AttemptId, data: schemas.AnswerIn):
     """Answer the pending question; repeating the same answer is safe (duplicate: true)."""
 

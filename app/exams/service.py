@@ -19,6 +19,7 @@ from app.core import audit, db
 from app.core.clock import as_utc, to_db
 from app.core.errors import InvalidInput, NotFound
 from app.core.lru import LRU
+from app.core.prepared import Prepared
 from app.courses import service as courses
 from app.exams import closing, eligibility, results
 from app.exams import engine_bridge as bridge
@@ -216,7 +217,7 @@ _LIVE_QUERY = sa_select(
 
 # The answer loop's writes, built once: conditional on the step (and token or empty slot), so
 # of two requests racing on one attempt exactly one changes the row.
-_RECORD_PENDING = (
+_RECORD_PENDING = Prepared(
     _ATTEMPTS.update()
     .where(
         _ATTEMPTS.c.id == bindparam("w_id"),
@@ -230,7 +231,7 @@ _RECORD_PENDING = (
         pending_presented_at=bindparam("v_at"),
     )
 )
-_RECORD_ANSWER = (
+_RECORD_ANSWER = Prepared(
     _ATTEMPTS.update()
     .where(
         _ATTEMPTS.c.id == bindparam("w_id"),
@@ -246,7 +247,19 @@ _RECORD_ANSWER = (
         state=bindparam("v_state", type_=_ATTEMPTS.c.state.type),
     )
 )
-_INSERT_RESPONSE = _RESPONSES.insert()
+_INSERT_RESPONSE = Prepared(
+    _RESPONSES.insert(),
+    keys=(
+        "attempt_id",
+        "position",
+        "item_version_id",
+        "token",
+        "answer",
+        "correct",
+        "presented_at",
+        "answered_at",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -417,20 +430,10 @@ def _choose_next(session, live: Live, now, on_exam_passed) -> Live | None:
         closing.notify(session, live.id, on_exam_passed)
         return None
     version_id, token, at = int(item_id), secrets.token_urlsafe(18), to_db(now)
-    won = (
-        session.connection()
-        .execute(
-            _RECORD_PENDING,
-            {
-                "w_id": live.id,
-                "w_step": live.step,
-                "v_item": version_id,
-                "v_token": token,
-                "v_at": at,
-            },
-        )
-        .rowcount
-    )
+    won = _RECORD_PENDING.execute(
+        session,
+        {"w_id": live.id, "w_step": live.step, "v_item": version_id, "v_token": token, "v_at": at},
+    ).rowcount
     if won:  # the server records the item before it is sent; the first delivery is marked
         itembank.mark_delivered(session, version_id, now)
     session.commit()
@@ -556,14 +559,12 @@ def submit_answer(
     )
     decision = engine.stop_decision(state, frozen.policy)
     new_state = state.to_dict()
-    conn = session.connection()
-    won = conn.execute(
-        _RECORD_ANSWER,
-        {"w_id": live.id, "w_step": step, "w_token": token, "v_state": new_state},
+    won = _RECORD_ANSWER.execute(
+        session, {"w_id": live.id, "w_step": step, "w_token": token, "v_state": new_state}
     ).rowcount
     if won:
-        conn.execute(
-            _INSERT_RESPONSE,
+        _INSERT_RESPONSE.execute(
+            session,
             {
                 "attempt_id": live.id,
                 "position": position,

@@ -1,0 +1,134 @@
+"""Prepared statements give the same results as Connection.execute, on both backends."""
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from app.core.prepared import Prepared
+
+META = MetaData()
+THINGS = Table(
+    "prepared_probe",
+    META,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(20), unique=True, nullable=False),
+    Column("state", JSON, nullable=False),
+    Column("flag", Boolean, nullable=False),
+    Column("at", DateTime, nullable=True),
+    Column("step", Integer, nullable=False),
+    Column("status", String(10), nullable=False),
+)
+KEYS = ("id", "name", "state", "flag", "at", "step", "status")
+INSERT = Prepared(THINGS.insert(), keys=KEYS)
+READ = Prepared(
+    select(THINGS.c.name, THINGS.c.state, THINGS.c.flag, THINGS.c.at).where(
+        THINGS.c.id == bindparam("w_id")
+    )
+)
+ADVANCE = Prepared(
+    THINGS.update()
+    .where(
+        THINGS.c.id == bindparam("w_id"),
+        THINGS.c.step == bindparam("w_step"),
+        THINGS.c.status == "open",
+    )
+    .values(step=THINGS.c.step + 1, at=None, state=bindparam("v_state", type_=JSON))
+)
+AT = datetime(2026, 12, 2, 13, 45, 7, 123456)
+
+
+@pytest.fixture
+def db(app):
+    META.create_all(app.state.engine)
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+def row(**values) -> dict:
+    return {
+        "id": 1,
+        "name": "one",
+        "state": {"a": [1, 2.5, None], "b": "é"},
+        "flag": True,
+        "at": AT,
+        "step": 0,
+        "status": "open",
+        **values,
+    }
+
+
+def test_insert_and_read_match_sqlalchemy(db):
+    INSERT.execute(db, row())
+    db.commit()
+    ours = READ.execute(db, {"w_id": 1}).first()
+    theirs = db.connection().execute(READ.statement, {"w_id": 1}).first()
+    assert ours == tuple(theirs) == ("one", {"a": [1, 2.5, None], "b": "é"}, True, AT)
+    assert READ.execute(db, {"w_id": 2}).first() is None
+
+
+def test_conditional_update_counts_rows_and_applies_fixed_values(db):
+    INSERT.execute(db, row())
+    assert ADVANCE.execute(db, {"w_id": 1, "w_step": 0, "v_state": {"n": 1}}).rowcount == 1
+    assert ADVANCE.execute(db, {"w_id": 1, "w_step": 0, "v_state": {"n": 2}}).rowcount == 0
+    db.commit()
+    got = db.connection().execute(select(THINGS.c.step, THINGS.c.at, THINGS.c.state)).one()
+    assert tuple(got) == (1, None, {"n": 1})
+    INSERT.execute(db, row(id=2, name="two", status="closed"))
+    assert ADVANCE.execute(db, {"w_id": 2, "w_step": 0, "v_state": {}}).rowcount == 0
+
+
+def test_runs_in_the_session_transaction(db):
+    INSERT.execute(db, row())
+    db.rollback()
+    assert READ.execute(db, {"w_id": 1}).first() is None
+    INSERT.execute(db, row())
+    db.commit()
+    db.close()
+    assert READ.execute(db, {"w_id": 1}).first() is not None
+
+
+def test_driver_errors_are_sqlalchemy_errors(db):
+    INSERT.execute(db, row())
+    with pytest.raises(IntegrityError):
+        INSERT.execute(db, row(id=2))  # the same unique name
+    db.rollback()
+
+
+def test_sqlite_write_lock_is_held_until_commit(db, backend):
+    raw = db.connection().connection.dbapi_connection
+    if backend != "sqlite":  # PostgreSQL has row locks, and no in-process writer lock
+        assert not hasattr(raw, "take_write_lock")
+        return
+    assert not raw.holds_write_lock
+    INSERT.execute(db, row())
+    assert raw.holds_write_lock
+    db.commit()
+    assert not raw.holds_write_lock
+
+
+def test_unsupported_statements_are_refused_when_prepared(db):
+    defaults = Table(
+        "prepared_defaults", MetaData(), Column("id", Integer, primary_key=True),
+        Column("n", Integer, default=lambda: 7),
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="defaults"):
+        Prepared(defaults.insert(), keys=("id",)).execute(db, {"id": 1})
+    expanding = Prepared(
+        select(THINGS.c.id).where(THINGS.c.id.in_(bindparam("ids", expanding=True)))
+    )
+    with pytest.raises(ValueError, match="IN"):
+        expanding.execute(db, {"ids": [1]})

@@ -56,6 +56,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def fresh_database(backend: str, prefix: str) -> tuple[str, Path]:
+    """A new empty database (a SQLite file, or a PostgreSQL database) and a scratch directory."""
+    var = Path(tempfile.mkdtemp(prefix=prefix.replace("_", "-") + "-"))
+    if backend == "sqlite":
+        return f"sqlite:///{var}/bench.db", var
+    name = f"{prefix}_{os.getpid()}"
+    with psycopg.connect(f"{PG}/test", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{PG}/{name}", var
+
+
 def start_server(url: str, workers: int, var: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {
@@ -383,15 +395,7 @@ def main() -> None:
     parser.add_argument("--profile-phase", choices=["me", "answer"], default="answer")
     parser.add_argument("--pin", action="store_true", help="server on the last CPU, client first")
     args = parser.parse_args()
-    var = Path(tempfile.mkdtemp(prefix="wmi-bench-"))
-    if args.backend == "sqlite":
-        url = f"sqlite:///{var}/bench.db"
-    else:
-        name = f"wmi_bench_{os.getpid()}"
-        with psycopg.connect(f"{PG}/test", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = f"{PG}/{name}"
+    url, var = fresh_database(args.backend, "wmi_bench")
     proc, base = start_server(url, args.workers, var)
     try:
         pids = server_pids(proc)

@@ -29,19 +29,15 @@ import random
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
-import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_exam_throughput as throughput  # noqa: E402
-
-PG = throughput.PG
 
 
 def valgrind_server(url: str, var: Path) -> tuple[subprocess.Popen, str]:
@@ -98,15 +94,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--requests", type=int, default=200, help="requests per phase")
     args = parser.parse_args()
-    var = Path(tempfile.mkdtemp(prefix="wmi-cost-"))
-    if args.backend == "sqlite":
-        url = f"sqlite:///{var}/bench.db"
-    else:
-        name = f"wmi_cost_{os.getpid()}"
-        with psycopg.connect(f"{PG}/test", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = f"{PG}/{name}"
+    url, var = throughput.fresh_database(args.backend, "wmi_cost")
     n = args.requests
     # Migrate, load content and banks with the normal server, and start the attempts there.
     proc, base = throughput.start_server(url, 1, var)

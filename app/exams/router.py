@@ -39,6 +39,17 @@ def now(request: Request):
     return request.app.state.clock()
 
 
+def present(request: Request, session, user, attempt_id: int) -> service.AttemptView:
+    """The attempt with its pending item (the sweep's rules applied first)."""
+    return service.present(
+        session=session,
+        user=user,
+        attempt_id=attempt_id,
+        now=now(request),
+        on_exam_passed=hooks(request)["on_exam_passed"],
+    )
+
+
 def eligibility_out(session, request, user, track) -> schemas.EligibilityOut:
     e = service.eligibility_for(
         session=session, user=user, track=track.code, now=now(request), **hooks(request)
@@ -153,14 +164,7 @@ def exams_page(request: Request, session: SessionDep, user: CurrentUser):
 
 @web.get("/exams/attempts/{attempt_id}")
 def attempt_page(request: Request, attempt_id: AttemptId, session: SessionDep, user: CurrentUser):
-    v = service.present(
-        session=session,
-        user=user,
-        attempt_id=attempt_id,
-        now=now(request),
-        on_exam_passed=hooks(request)["on_exam_passed"],
-    )
-    return _attempt_response(request, session, v)
+    return _attempt_response(request, session, present(request, session, user, attempt_id))
 
 
 def _attempt_response(request, session, v: service.AttemptView, message="", status=200):
@@ -257,14 +261,7 @@ async def api_attempt(request: Request, attempt_id: AttemptId):
     """The attempt with its pending question (the same one until it is answered)."""
 
     def work(session, user):
-        v = service.present(
-            session=session,
-            user=user,
-            attempt_id=attempt_id,
-            now=now(request),
-            on_exam_passed=hooks(request)["on_exam_passed"],
-        )
-        return schema_response(attempt_out(v))
+        return schema_response(attempt_out(present(request, session, user, attempt_id)))
 
     return await as_caller(request, work)
 

@@ -12,7 +12,9 @@ request's own cost, without the thread contention of a loaded server; the throug
 shows that part). In one run:
   1. bare: GET /api/v1/ping (no database), the baseline;
   2. authenticated read: GET /api/v1/me (bearer token, one query);
-  3. answer + next: POST an answer to the pending question; the response carries the next one.
+  3. answer + next: POST an answer to the pending question; the response carries the next one;
+  4. web question: what a browser candidate costs per question without JavaScript, the question
+     page (GET) and the form post that answers it (303 back to the page).
 Prints instructions per request and each route's cost as a multiple of the bare request; the
 reciprocal is the throughput ratio the server would reach if the CPU were its only limit.
 
@@ -89,6 +91,64 @@ def counted(pid: int, var: Path, label: str, work) -> int:
     return int(match.group(1))
 
 
+PASSWORD = "bench-password-not-secret"
+
+
+def web_candidates(url: str, n: int) -> list[str]:
+    """n learners who sign in with a password (hashed once, shared)."""
+    from sqlmodel import Session
+
+    from app.accounts.models import User
+    from app.core.clock import utcnow
+    from app.core.db import make_engine
+    from app.core.security import hash_password
+
+    engine, digest, emails = make_engine(url), hash_password(PASSWORD), []
+    with Session(engine) as session:
+        for i in range(n):
+            emails.append(f"web{os.getpid()}-{i}@example.org")
+            session.add(
+                User(email=emails[-1], name=f"Web {i}", password_hash=digest, created_at=utcnow())
+            )
+        session.commit()
+    engine.dispose()
+    return emails
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def start_in_browser(base: str, email: str) -> tuple[httpx.Cookies, str]:
+    """Sign in with the form, start a CAWM attempt with the form: the cookies and the page."""
+    with httpx.Client(base_url=base, timeout=60) as b:
+        data = {"email": email, "password": PASSWORD, "csrf_token": csrf_of(b.get("/signin").text)}
+        assert b.post("/signin", data=data).status_code == 303
+        token = csrf_of(b.get("/exams/CAWM").text)
+        r = b.post("/exams/CAWM/start", data={"csrf_token": token})
+        assert r.status_code == 303, r.text[:300]
+        return b.cookies, r.headers["location"]
+
+
+def form_fields(html: str) -> dict:
+    """The hidden fields of the question form, or {} when the page shows a result."""
+    position = re.search(r'name="position" value="(\d+)"', html)
+    if not position:
+        return {}
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    return {"position": position.group(1), "token": token, "csrf_token": csrf_of(html)}
+
+
+def web_answer(html: str, rng: random.Random) -> dict:
+    letters = "ABCDE"[: len(re.findall(r'id="(?:answer|rank)_?-?[A-E]"', html))]
+    if "rank_A" in html:
+        ranks = rng.sample(range(1, len(letters) + 1), len(letters))
+        return {f"rank_{x}": str(r) for x, r in zip(letters, ranks, strict=True)}
+    if 'type="checkbox"' in html:
+        return {"answer": rng.sample(letters, 2)}
+    return {"answer": rng.choice(letters)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
@@ -108,6 +168,7 @@ def main() -> None:
                 )
                 r.raise_for_status()
                 attempts.append((token, r.json()))
+        browsers = [start_in_browser(base, email) for email in web_candidates(url, n // 20 + 4)]
     finally:
         proc.terminate()
         proc.wait(30)
@@ -150,6 +211,32 @@ def main() -> None:
                 get("/api/v1/ping")
                 get("/api/v1/me", tokens[0])
             answers(20)
+
+            open_browsers: dict[str, httpx.Client] = {}
+
+            def questions(count: int) -> None:
+                done = 0
+                while done < count:
+                    if not browsers:
+                        raise SystemExit("the browser attempts ran out; raise --requests/20")
+                    cookies, page = browsers[-1]
+                    if page not in open_browsers:  # one keep-alive connection per browser
+                        open_browsers[page] = httpx.Client(
+                            base_url=base, timeout=120, cookies=cookies
+                        )
+                    b = open_browsers[page]
+                    html = b.get(page).text
+                    fields = form_fields(html)
+                    if not fields:
+                        browsers.pop()
+                        b.close()
+                        continue
+                    r = b.post(f"{page}/answer", data={**fields, **web_answer(html, rng)})
+                    if r.status_code != 303:
+                        raise SystemExit(f"answer form: {r.status_code} {r.text[:300]}")
+                    done += 1
+
+            questions(10)
             phases = [
                 ("bare GET /api/v1/ping", lambda: [get("/api/v1/ping") for _ in range(n)]),
                 (
@@ -157,6 +244,7 @@ def main() -> None:
                     lambda: [get("/api/v1/me", tokens[0]) for _ in range(n)],
                 ),  # noqa: E501
                 ("answer + next", lambda: answers(n)),
+                ("web question (page + post)", lambda: questions(n)),
             ]
             results = {}
             for label, work in phases:
@@ -164,8 +252,9 @@ def main() -> None:
         bare = results["bare GET /api/v1/ping"]
         print(f"backend={args.backend}  {n} requests per phase, one connection, sequential")
         for label, per in results.items():
+            unit = "question" if label.startswith("web") else "request "
             print(
-                f"{label:<26}: {per / 1e6:7.3f} M instructions per request  "
+                f"{label:<26}: {per / 1e6:7.3f} M instructions per {unit}  "
                 f"{per / bare:5.2f} x bare  (throughput ratio bound {bare / per:.3f})"
             )
     finally:

@@ -162,9 +162,14 @@ def exams_page(request: Request, session: SessionDep, user: CurrentUser):
     return render(request, "exams/index.html", {"tracks": tracks, "history": history})
 
 
-@web.get("/exams/attempts/{attempt_id}")
-def attempt_page(request: Request, attempt_id: AttemptId, session: SessionDep, user: CurrentUser):
-    return _attempt_response(request, session, present(request, session, user, attempt_id))
+@web.get("/exams/attempts/{attempt_id}", dependencies=[SignedInInRoute])
+async def attempt_page(request: Request, attempt_id: AttemptId):
+    """The question page (one thread hand-off, like the API's exam loop: see as_caller)."""
+
+    def work(session, user):
+        return _attempt_response(request, session, present(request, session, user, attempt_id))
+
+    return await as_caller(request, work)
 
 
 def _attempt_response(request, session, v: service.AttemptView, message="", status=200):
@@ -183,29 +188,29 @@ def _attempt_response(request, session, v: service.AttemptView, message="", stat
     )
 
 
-@web.post("/exams/attempts/{attempt_id}/answer")
-def answer_form(
-    request: Request, attempt_id: AttemptId, session: SessionDep, user: CurrentUser, form: Form
-):
-    position, token, answer = parse_answer(form)
-    hook = hooks(request)["on_exam_passed"]
-    try:
-        service.submit_answer(
-            session=session,
-            user=user,
-            attempt_id=attempt_id,
-            position=position,
-            token=token,
-            answer=answer,
-            now=now(request),
-            on_exam_passed=hook,
-        )
-    except (StaleItem, AttemptClosed, InvalidInput) as exc:
-        v = service.present(
-            session=session, user=user, attempt_id=attempt_id, now=now(request), on_exam_passed=hook
-        )
-        return _attempt_response(request, session, v, exc.message, exc.status_code)
-    return redirect(f"/exams/attempts/{attempt_id}")
+@web.post("/exams/attempts/{attempt_id}/answer", dependencies=[SignedInInRoute])
+async def answer_form(request: Request, attempt_id: AttemptId, form: Form):
+    """A form post answers; the redirect shows the next question (one thread hand-off)."""
+
+    def work(session, user):
+        position, token, answer = parse_answer(form)
+        try:
+            service.submit_answer(
+                session=session,
+                user=user,
+                attempt_id=attempt_id,
+                position=position,
+                token=token,
+                answer=answer,
+                now=now(request),
+                on_exam_passed=hooks(request)["on_exam_passed"],
+            )
+        except (StaleItem, AttemptClosed, InvalidInput) as exc:
+            v = present(request, session, user, attempt_id)
+            return _attempt_response(request, session, v, exc.message, exc.status_code)
+        return redirect(f"/exams/attempts/{attempt_id}")
+
+    return await as_caller(request, work)
 
 
 @web.get("/exams/attempts/{attempt_id}/report")

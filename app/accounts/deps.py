@@ -22,24 +22,31 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+def _by_token(request: Request, session: Session, token: str, lookup):
+    """Whoever the bearer token belongs to (lookup: user_for_token or caller_for_token); an
+    invalid or revoked token is refused, never treated as anonymous."""
+    who = lookup(session, token, request.app.state.clock())
+    if who is None:
+        raise Unauthenticated("The API token is invalid or has been revoked.")
+    request.state.auth = "token"
+    return who
+
+
 def get_optional_user(request: Request, session: SessionDep) -> User | None:
     """The signed-in user, or None; cached on the request.
 
     A sync dependency (it reads the database, so it runs in the thread pool); the role guards
     below only look at the user and are async, so they cost no thread hand-off. The session
-    keeps its connection until the request ends (one checkout per request); that is safe
-    because app.web.middleware.ConcurrencyLimit keeps fewer requests in flight than the pool
-    has connections and the thread pool has threads.
+    holds a pooled connection from its first query until it commits or the request ends; that
+    is safe because app.web.middleware.ConcurrencyLimit keeps fewer requests in flight than the
+    pool has connections and the thread pool has threads.
     """
     if hasattr(request.state, "user"):
         return request.state.user
     user = None
     token = _bearer(request)
     if token is not None:
-        user = service.user_for_token(session, token, request.app.state.clock())
-        if user is None:
-            raise Unauthenticated("The API token is invalid or has been revoked.")
-        request.state.auth = "token"
+        user = _by_token(request, session, token, service.user_for_token)
     else:
         uid, version = request.session.get("uid"), request.session.get("sv")
         if isinstance(uid, int):
@@ -60,10 +67,7 @@ def signed_in_caller(request: Request, session: Session) -> "service.Caller | Us
     if token is None:
         caller = get_optional_user(request, session)
     else:
-        caller = service.caller_for_token(session, token, request.app.state.clock())
-        if caller is None:
-            raise Unauthenticated("The API token is invalid or has been revoked.")
-        request.state.auth = "token"
+        caller = _by_token(request, session, token, service.caller_for_token)
     if caller is None:
         raise Unauthenticated("Please sign in to continue.")
     return caller

@@ -75,11 +75,21 @@ class _SingleWriterConnection(sqlite3.Connection):
             self._give_back()
 
 
+def is_write(statement: str) -> bool:
+    """Whether a SQL statement writes (so, on SQLite, needs the process's write lock first)."""
+    return statement.lstrip()[:6].upper() in _WRITES
+
+
+def lock_for_write(dbapi_connection) -> None:
+    """Take the process's SQLite write lock on this DBAPI connection (no-op elsewhere)."""
+    take = getattr(dbapi_connection, "take_write_lock", None)
+    if take is not None:
+        take()
+
+
 def _take_write_lock(conn, cursor, statement, parameters, context, executemany) -> None:
-    if statement.lstrip()[:6].upper() in _WRITES:
-        take = getattr(cursor.connection, "take_write_lock", None)
-        if take is not None:
-            take()
+    if is_write(statement):
+        lock_for_write(cursor.connection)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

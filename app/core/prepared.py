@@ -31,7 +31,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlmodel import Session
 
-_WRITES = ("INSERT", "UPDATE", "DELETE")
+from app.core.db import is_write, lock_for_write
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,10 @@ class Result:
 
     def first(self) -> tuple | None:
         row = self._cursor.fetchone()
-        if row is None or self._results is None:
-            return None if row is None else tuple(row)
+        if row is None:
+            return None
+        if self._results is None:  # text() statements: the driver's values as they are
+            return tuple(row)
         return tuple(p(v) if p else v for p, v in zip(self._results, row, strict=True))
 
     def one(self) -> tuple:
@@ -116,7 +118,7 @@ class Prepared:
             processors=processors,
             fixed=fixed,
             results=results,
-            writes=sql.lstrip()[:6].upper() in _WRITES,
+            writes=is_write(sql),
         )
 
     def execute(self, session: Session, params: dict[str, Any] | None = None) -> Result:
@@ -129,9 +131,7 @@ class Prepared:
         args = tuple(values[n] for n in plan.positional) if plan.positional else values
         raw = conn.connection.driver_connection
         if plan.writes:
-            take = getattr(raw, "take_write_lock", None)
-            if take is not None:
-                take()
+            lock_for_write(raw)
         cursor = raw.cursor()
         try:
             cursor.execute(plan.sql, args)

@@ -1,7 +1,9 @@
 """The application factory."""
 
+import gc
 import importlib.util
 import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -17,6 +19,7 @@ from app.core import mail
 from app.core.clock import Clock, utcnow
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
+from app.core.lane import Lane
 from app.courses import router as courses_router
 from app.credentials import router as credentials_router
 from app.credentials import service as credentials
@@ -34,10 +37,20 @@ log = logging.getLogger("wmi")
 DOCS_ASSETS = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    """Start: move what start-up built out of the garbage collector's way. Stop: the lane."""
+    gc.collect()
+    gc.freeze()
+    yield
+    app.state.lane.close()
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
     """Build the application: routers, static files, middleware and error handlers."""
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=lifespan,
         title="WMI Certify API",
         version="1",
         description="Courses, adaptive exams and verifiable certificates of the Work "
@@ -55,6 +68,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
+    app.state.lane = Lane(app.state.engine, threads=settings.lane_threads)
 
     def deliver_mail() -> None:
         try:

@@ -5,11 +5,10 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.accounts import service
 from app.accounts.models import Role, User
-from app.core.db import SessionDep, held_connection_session
+from app.core.db import SessionDep
 from app.core.errors import CsrfFailed, Forbidden, Unauthenticated
 from app.core.security import same
 
@@ -88,19 +87,16 @@ T = TypeVar("T")
 
 
 async def as_caller(request: Request, work: "Callable[[Session, service.Caller | User], T]") -> T:
-    """Run work(session, caller) in one thread-pool hand-off: authentication and the route's
-    database work together.
+    """Run work(session, caller) in the exam lane (app.core.lane): authentication and the
+    route's database work in one hand-off, in arrival order, on the lane thread's connection.
 
     A sync route with the CurrentUser and SessionDep dependencies costs two hand-offs (the user
     lookup is a sync dependency, then the route); under load each costs about as much CPU as
     the bare ping route in all. The exam loop's routes (one request per question) use this.
     """
-
-    def run() -> T:
-        with held_connection_session(request.app.state.engine) as session:
-            return work(session, signed_in_caller(request, session))
-
-    return await run_in_threadpool(run)
+    return await request.app.state.lane.run(
+        lambda session: work(session, signed_in_caller(request, session))
+    )
 
 
 async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:

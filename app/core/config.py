@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = Field(default=24, ge=1, le=1000)
     db_pool_size: int = Field(default=20, ge=1, le=1000)
     db_max_overflow: int = Field(default=20, ge=0, le=1000)
+    lane_threads: int = Field(default=0, ge=0, le=64)
     environment: str = Field(default="development", pattern="^(development|test|production)$")
 
     @model_validator(mode="after")
@@ -46,12 +47,15 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.var_dir / 'wmi.db'}"
         if self.cookie_secure is None:
             self.cookie_secure = self.base_url.startswith("https://")
-        connections = self.db_pool_size + self.db_max_overflow
+        if not self.lane_threads:
+            self.lane_threads = 1 if self.is_sqlite else 4
+        connections = self.db_pool_size + self.db_max_overflow - self.lane_threads
         if self.max_concurrent_requests > min(connections, THREADS):
             raise ValueError(
                 f"WMI_MAX_CONCURRENT_REQUESTS ({self.max_concurrent_requests}) must not exceed "
-                f"the connections of a worker (WMI_DB_POOL_SIZE + WMI_DB_MAX_OVERFLOW = "
-                f"{connections}) nor its {THREADS} request threads: a request holds one of each"
+                f"the connections of a worker (WMI_DB_POOL_SIZE + WMI_DB_MAX_OVERFLOW, less the "
+                f"{self.lane_threads} the exam lane keeps: {connections}) nor its {THREADS} "
+                "request threads: a request holds one of each"
             )
         return self
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from app.core import audit
+from app.core import audit, lane
 from app.core.clock import to_db
 from app.exams import engine_bridge as bridge
 from app.exams.models import ExamAttempt
@@ -70,7 +70,17 @@ def finish(session, *, attempt_id: int, step: int, reason: str, now, expired=Fal
 
 
 def notify(session: Session, attempt_id: int, on_exam_passed: OnExamPassed) -> None:
-    """Tell the layer above about a pass, after the result is committed."""
+    """Tell the layer above about a pass, after the result is committed.
+
+    In the exam lane this runs after the lane's job, on a session of its own (issuing a
+    certificate signs it, which must not hold up the other candidates' answers).
+    """
+    if lane.defer(session, lambda own: _notify(own, attempt_id, on_exam_passed)):
+        return
+    _notify(session, attempt_id, on_exam_passed)
+
+
+def _notify(session: Session, attempt_id: int, on_exam_passed: OnExamPassed) -> None:
     attempt = session.get(ExamAttempt, attempt_id, populate_existing=True)
     if attempt is None or not attempt.passed:
         return

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import User
-from app.core import audit, db
+from app.core import audit, db, prepared
 from app.core.clock import as_utc, to_db
 from app.core.errors import InvalidInput, NotFound
 from app.core.lru import LRU
@@ -425,7 +425,7 @@ def _choose_next(session, live: Live, now, on_exam_passed) -> Live | None:
     if item_id is None:
         reason = decision.reason if decision.stop else engine.StopReason.BANK_EXHAUSTED
         closing.finish(session, attempt_id=live.id, step=live.step, reason=str(reason), now=now)
-        session.commit()
+        prepared.commit(session)
         _forget(session, live.id)
         closing.notify(session, live.id, on_exam_passed)
         return None
@@ -436,7 +436,7 @@ def _choose_next(session, live: Live, now, on_exam_passed) -> Live | None:
     ).rowcount
     if won:  # the server records the item before it is sent; the first delivery is marked
         itembank.mark_delivered(session, version_id, now)
-    session.commit()
+    prepared.commit(session)
     if not won:  # another request chose it a moment earlier: show what it recorded
         return _live(session, user_id=live.user_id, attempt_id=live.id)
     itembank.marked_committed(session, version_id)
@@ -588,9 +588,9 @@ def submit_answer(
             closing.finish(
                 session, attempt_id=live.id, step=step + 1, reason=str(decision.reason), now=now
             )
-        session.commit()
+        prepared.commit(session)
     else:  # another request (or process) moved the attempt on a moment earlier
-        session.rollback()
+        prepared.rollback(session)
         _forget(session, attempt_id)
         live = _live(session, user_id=user.id, attempt_id=attempt_id)
         return _replay(session, live, position, token, answer, now, on_exam_passed)

@@ -11,7 +11,8 @@ What it supports, checked when a statement is first prepared for a dialect (a st
 it raises at once, in tests, rather than misbehaving):
 - binds that the caller passes by name, or that carry a fixed value (`column == "open"`);
 - no Python-side column defaults, no expanding (IN) parameters, no bind-name escaping;
-- results: `.first()` rows through the selected columns' result processors, `.rowcount`.
+- results: `.first()`, `.one()` and `.all()` rows through the selected columns' result
+  processors, `.rowcount`.
 
 Semantics kept: the statement runs in the session's transaction (session.connection() begins
 it, so session.commit() commits it) or, on a session a lane holds (app.core.lane) and outside
@@ -71,6 +72,13 @@ class Result:
         if row is None:
             raise exc.NoResultFound("No row was found when one was required")
         return row
+
+    def all(self) -> list[tuple]:
+        rows = self._cursor.fetchall()
+        if self._results is None:
+            return [tuple(row) for row in rows]
+        results = self._results
+        return [tuple(p(v) if p else v for p, v in zip(results, row, strict=True)) for row in rows]
 
 
 class Prepared:

@@ -8,11 +8,13 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
-from app.core import audit, lane
+from app.core import audit, lane, prepared
 from app.core.clock import to_db
+from app.core.prepared import Prepared
 from app.exams import engine_bridge as bridge
 from app.exams.models import ExamAttempt
 from app.psychometrics import engine
@@ -27,54 +29,94 @@ def no_op(session: Session, attempt_id: int) -> None:
     return None
 
 
-def finish(session, *, attempt_id: int, step: int, reason: str, now, expired=False) -> bool:
-    """Score the recorded responses and close the attempt (conditional on the step)."""
-    attempt = session.get(ExamAttempt, attempt_id, populate_existing=True)
-    frozen = bridge.thaw(session, attempt.id, attempt.state)
+_ATTEMPTS = ExamAttempt.__table__
+# Core statements compiled once: finishing runs at the end of every attempt, often for many
+# candidates at once (a cohort that started together, a sweep after a deadline).
+_OWNER = Prepared(
+    sa_select(_ATTEMPTS.c.user_id, _ATTEMPTS.c.track).where(_ATTEMPTS.c.id == bindparam("id"))
+)
+_CLOSE = Prepared(
+    _ATTEMPTS.update()
+    .where(
+        _ATTEMPTS.c.id == bindparam("w_id"),
+        _ATTEMPTS.c.step == bindparam("w_step"),
+        _ATTEMPTS.c.status == "open",
+    )
+    .values(
+        status=bindparam("v_status"),
+        open_slot=None,
+        pending_item_id=None,
+        pending_token=None,
+        pending_presented_at=None,
+        finished_at=bindparam("v_at"),
+        end_reason=bindparam("v_reason"),
+        passed=bindparam("v_passed"),
+        scaled_score=bindparam("v_score"),
+        result=bindparam("v_result", type_=_ATTEMPTS.c.result.type),
+    )
+)
+
+
+def finish(
+    session,
+    *,
+    attempt_id: int,
+    step: int,
+    reason: str,
+    now,
+    expired=False,
+    owner: tuple[int, str] | None = None,
+) -> engine.ExamResult | None:
+    """Score the recorded responses and close the attempt (conditional on the step); the
+    result, or None when another request closed it first. owner: (user id, track), when the
+    caller knows them."""
+    user_id, track = owner or _OWNER.execute(session, {"id": attempt_id}).one()
+    policy, pool = bridge.frozen_parts(session, attempt_id)
     responses = bridge.recorded_responses(session, attempt_id)
-    result = engine.score_responses(responses, frozen.policy, frozen.pool, reason)
-    status = "expired" if expired else "finished"
-    won = session.execute(
-        update(ExamAttempt)
-        .where(ExamAttempt.id == attempt_id, ExamAttempt.step == step, ExamAttempt.status == "open")
-        .values(
-            status=status,
-            open_slot=None,
-            pending_item_id=None,
-            pending_token=None,
-            pending_presented_at=None,
-            finished_at=to_db(now),
-            end_reason=reason,
-            passed=result.passed,
-            scaled_score=result.scaled_score,
-            result=result.to_dict(),
-        )
-        .execution_options(synchronize_session=False)
+    result = engine.score_responses(responses, policy, pool, reason)
+    won = _CLOSE.execute(
+        session,
+        {
+            "w_id": attempt_id,
+            "w_step": step,
+            "v_status": "expired" if expired else "finished",
+            "v_at": to_db(now),
+            "v_reason": reason,
+            "v_passed": result.passed,
+            "v_score": result.scaled_score,
+            "v_result": result.to_dict(),
+        },
     ).rowcount
-    if won:
-        audit.record(
-            session,
-            action="exam.expire" if expired else "exam.finish",
-            at=now,
-            actor_id=attempt.user_id,
-            subject=f"attempt:{attempt_id}",
-            data={
-                "track": attempt.track,
-                "reason": reason,
-                "passed": result.passed,
-                "scaled_score": result.scaled_score,
-                "answered": len(responses),
-            },
-        )
-    return bool(won)
+    if not won:
+        return None
+    audit.record(
+        session,
+        action="exam.expire" if expired else "exam.finish",
+        at=now,
+        actor_id=user_id,
+        subject=f"attempt:{attempt_id}",
+        data={
+            "track": track,
+            "reason": reason,
+            "passed": result.passed,
+            "scaled_score": result.scaled_score,
+            "answered": len(responses),
+        },
+    )
+    return result
 
 
-def notify(session: Session, attempt_id: int, on_exam_passed: OnExamPassed) -> None:
-    """Tell the layer above about a pass, after the result is committed.
+def notify(
+    session: Session, attempt_id: int, on_exam_passed: OnExamPassed, *, passed: bool | None = None
+) -> None:
+    """Tell the layer above about a pass, after the result is committed (passed: the result's
+    verdict when the caller has it; a fail needs nothing more).
 
     In the exam lane this runs after the lane's job, on a session of its own (issuing a
     certificate signs it, which must not hold up the other candidates' answers).
     """
+    if passed is False:
+        return
     if lane.defer(session, lambda own: _notify(own, attempt_id, on_exam_passed)):
         return
     _notify(session, attempt_id, on_exam_passed)
@@ -95,13 +137,19 @@ def expire_one(session, *, attempt_id: int, now, on_exam_passed) -> bool:
     attempt = session.get(ExamAttempt, attempt_id, populate_existing=True)
     if attempt is None or attempt.status != "open":
         return False
-    won = finish(
-        session, attempt_id=attempt_id, step=attempt.step, reason=EXPIRED, now=now, expired=True
+    result = finish(
+        session,
+        attempt_id=attempt_id,
+        step=attempt.step,
+        reason=EXPIRED,
+        now=now,
+        expired=True,
+        owner=(attempt.user_id, attempt.track),
     )
-    session.commit()
-    if won:
-        notify(session, attempt_id, on_exam_passed)
-    return won
+    prepared.commit(session)
+    if result is not None:
+        notify(session, attempt_id, on_exam_passed, passed=result.passed)
+    return result is not None
 
 
 def expire_overdue(*, session: Session, now: datetime, on_exam_passed: OnExamPassed = no_op) -> int:

@@ -75,6 +75,7 @@ def _attempts(session: Session, user_id: int, track: str) -> list[ExamAttempt]:
             )
             .where(ExamAttempt.user_id == user_id, ExamAttempt.track == track)
             .order_by(ExamAttempt.started_at)
+            .execution_options(populate_existing=True)  # the exam loop writes with Core
         )
     )
 

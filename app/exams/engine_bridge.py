@@ -8,11 +8,12 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.core import db
 from app.core.clock import to_db
 from app.core.lru import LRU
+from app.core.prepared import Prepared
 from app.exams.models import ExamAttempt, ExamPool, ExamResponse
 from app.itembank import service as itembank
 from app.psychometrics import engine
@@ -186,9 +187,12 @@ def thaw(session: Session, attempt_id: int, state: dict | engine.AttemptState) -
 
 def recorded_responses(session: Session, attempt_id: int) -> list[tuple[str, bool]]:
     """(item id, correct) pairs of the response log, in order: what the result is scored on."""
-    rows = session.exec(
-        select(ExamResponse.item_version_id, ExamResponse.correct)
-        .where(ExamResponse.attempt_id == attempt_id)
-        .order_by(ExamResponse.position)
-    ).all()
-    return [(str(vid), bool(ok)) for vid, ok in rows]
+    return [(str(v), bool(ok)) for v, ok in _LOG.execute(session, {"id": attempt_id}).all()]
+
+
+_RESPONSES = ExamResponse.__table__
+_LOG = Prepared(
+    sa_select(_RESPONSES.c.item_version_id, _RESPONSES.c.correct)
+    .where(_RESPONSES.c.attempt_id == bindparam("id"))
+    .order_by(_RESPONSES.c.position)
+)

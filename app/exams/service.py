@@ -424,10 +424,18 @@ def _choose_next(session, live: Live, now, on_exam_passed) -> Live | None:
         item_id = engine.select_next(frozen.state, frozen.policy, frozen.pool)
     if item_id is None:
         reason = decision.reason if decision.stop else engine.StopReason.BANK_EXHAUSTED
-        closing.finish(session, attempt_id=live.id, step=live.step, reason=str(reason), now=now)
+        result = closing.finish(
+            session,
+            attempt_id=live.id,
+            step=live.step,
+            reason=str(reason),
+            now=now,
+            owner=(live.user_id, live.track),
+        )
         prepared.commit(session)
         _forget(session, live.id)
-        closing.notify(session, live.id, on_exam_passed)
+        if result is not None:
+            closing.notify(session, live.id, on_exam_passed, passed=result.passed)
         return None
     version_id, token, at = int(item_id), secrets.token_urlsafe(18), to_db(now)
     won = _RECORD_PENDING.execute(
@@ -584,9 +592,15 @@ def submit_answer(
             subject=f"attempt:{live.id}",
             data={"position": position, "item_version_id": item.version_id},
         )
+        result = None
         if decision.stop:
-            closing.finish(
-                session, attempt_id=live.id, step=step + 1, reason=str(decision.reason), now=now
+            result = closing.finish(
+                session,
+                attempt_id=live.id,
+                step=step + 1,
+                reason=str(decision.reason),
+                now=now,
+                owner=(live.user_id, live.track),
             )
         prepared.commit(session)
     else:  # another request (or process) moved the attempt on a moment earlier
@@ -594,8 +608,8 @@ def submit_answer(
         _forget(session, attempt_id)
         live = _live(session, user_id=user.id, attempt_id=attempt_id)
         return _replay(session, live, position, token, answer, now, on_exam_passed)
-    if decision.stop:
-        closing.notify(session, live.id, on_exam_passed)
+    if result is not None:
+        closing.notify(session, live.id, on_exam_passed, passed=result.passed)
     after = replace(
         live,
         step=step + 1,
@@ -647,6 +661,8 @@ def answer_and_next(
         on_exam_passed=on_exam_passed,
     )
     live = outcome.attempt
+    if outcome.accepted and live.status != "open":  # this answer ended it: nothing to read
+        return outcome, view(session, live, now)
     if not outcome.accepted or live.status != "open":
         return outcome, present(
             session=session,

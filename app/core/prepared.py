@@ -184,6 +184,12 @@ def rollback(session: Session) -> None:
     end(session)  # a no-op when nothing is open (both drivers check)
 
 
+def dialect_name(session: Session) -> str:
+    """ "sqlite" or "postgresql": the dialect of the connection the session's statements use."""
+    attached = session.info.get(_ATTACHED)
+    return (attached[1] if attached is not None else session.get_bind().dialect).name
+
+
 def end(session: Session) -> None:
     """Roll back whatever is still open on the attached connection (after Session.close(),
     which keeps the objects it loaded readable, where Session.rollback() would expire them)."""

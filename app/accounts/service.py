@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import ApiToken, LoginAttempt, PasswordReset, Role, User
 from app.accounts.schemas import SignUp
-from app.core import audit, mail
+from app.core import audit, mail, prepared
 from app.core.clock import as_utc, to_db
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
@@ -327,7 +327,8 @@ def user_for_token(session: Session, secret: str, now: datetime) -> User | None:
 
 def caller_for_token(session: Session, secret: str, now: datetime) -> Caller | None:
     """The same rules as user_for_token, one Core query, no User built."""
-    row = _TOKEN_CALLER.execute(session, {"digest": token_digest(secret)}).first()
+    with prepared.pipelined(session):  # PostgreSQL: the BEGIN and the query in one round trip
+        row = _TOKEN_CALLER.execute(session, {"digest": token_digest(secret)}).first()
     if row is None:
         return None
     user_id, role, is_active, token_id, revoked_at, last_used_at = row

@@ -26,6 +26,8 @@ raises them.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,13 +52,15 @@ class _Plan:
 class Result:
     """What the exam loop reads back: one row, or how many rows a write touched."""
 
-    __slots__ = ("_cursor", "_results")
+    __slots__ = ("_cursor", "_results", "_pipeline")
 
-    def __init__(self, cursor, results) -> None:
-        self._cursor, self._results = cursor, results
+    def __init__(self, cursor, results, pipeline=None) -> None:
+        self._cursor, self._results, self._pipeline = cursor, results, pipeline
 
     @property
     def rowcount(self) -> int:
+        if self._pipeline is not None and self._cursor.rowcount < 0:
+            self._pipeline.sync()  # in pipeline mode the count arrives with the results
         return self._cursor.rowcount
 
     def first(self) -> tuple | None:
@@ -148,11 +152,36 @@ class Prepared:
             raise exc.DBAPIError.instance(
                 plan.sql, args, error, dialect.loaded_dbapi.Error
             ) from error
-        return Result(cursor, plan.results)
+        return Result(cursor, plan.results, session.info.get(_PIPELINE))
 
 
 _RAW = "prepared.dbapi"
 _ATTACHED = "prepared.attached"
+_PIPELINE = "prepared.pipeline"
+
+
+@contextmanager
+def pipelined(session: Session) -> Iterator[None]:
+    """Prepared statements of the block travel together on PostgreSQL (psycopg's pipeline
+    mode): each is sent at once, and the client waits only where the code reads a result
+    (a row, a rowcount) or commits. The implicit BEGIN, a write whose result nobody reads and
+    the COMMIT after it share one round trip. Use it around Prepared statements and commits
+    only (no ORM or Core work inside: SQLAlchemy does not expect pipeline mode). Errors are
+    raised at the next read or commit, as SQLAlchemy's DBAPIError classes. On SQLite, where a
+    statement is a function call, it changes nothing.
+    """
+    raw, dialect = _dbapi(session)
+    if dialect.name != "postgresql" or _PIPELINE in session.info:
+        yield
+        return
+    try:
+        with raw.pipeline() as pipeline:
+            session.info[_PIPELINE] = pipeline
+            yield
+    except dialect.loaded_dbapi.Error as error:
+        raise exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error) from error
+    finally:
+        session.info.pop(_PIPELINE, None)
 
 
 def attach(session: Session, dbapi_connection, dialect: Dialect) -> None:

@@ -418,11 +418,9 @@ def present(
 def _choose_next(session, live: Live, now, on_exam_passed) -> Live | None:
     """Choose, record and commit the next item; None when the attempt has ended instead."""
     frozen = bridge.thaw(session, live.id, live.engine_state or live.state)
-    decision = engine.stop_decision(frozen.state, frozen.policy)
-    item_id = None
-    if not decision.stop:
-        item_id = engine.select_next(frozen.state, frozen.policy, frozen.pool)
+    item_id = engine.select_next(frozen.state, frozen.policy, frozen.pool)  # None: stop
     if item_id is None:
+        decision = engine.stop_decision(frozen.state, frozen.policy)
         reason = decision.reason if decision.stop else engine.StopReason.BANK_EXHAUSTED
         result = closing.finish(
             session,
@@ -438,13 +436,19 @@ def _choose_next(session, live: Live, now, on_exam_passed) -> Live | None:
             closing.notify(session, live.id, on_exam_passed, passed=result.passed)
         return None
     version_id, token, at = int(item_id), secrets.token_urlsafe(18), to_db(now)
-    won = _RECORD_PENDING.execute(
-        session,
-        {"w_id": live.id, "w_step": live.step, "v_item": version_id, "v_token": token, "v_at": at},
-    ).rowcount
-    if won:  # the server records the item before it is sent; the first delivery is marked
+    # The server records the item before it is sent, and marks a version's first delivery.
+    # Both go with the COMMIT in one round trip on PostgreSQL; the count is read after it. The
+    # mark is right even when another request recorded first: the choice is a function of the
+    # state at this step, so that request chose this same version.
+    with prepared.pipelined(session):
+        recorded = _RECORD_PENDING.execute(
+            session,
+            {"w_id": live.id, "w_step": live.step, "v_item": version_id, "v_token": token,
+             "v_at": at},
+        )  # fmt: skip
         itembank.mark_delivered(session, version_id, now)
-    prepared.commit(session)
+        prepared.commit(session)
+        won = recorded.rowcount
     if not won:  # another request chose it a moment earlier: show what it recorded
         return _live(session, user_id=live.user_id, attempt_id=live.id)
     itembank.marked_committed(session, version_id)
@@ -567,43 +571,11 @@ def submit_answer(
     )
     decision = engine.stop_decision(state, frozen.policy)
     new_state = state.to_dict()
-    won = _RECORD_ANSWER.execute(
-        session, {"w_id": live.id, "w_step": step, "w_token": token, "v_state": new_state}
-    ).rowcount
-    if won:
-        _INSERT_RESPONSE.execute(
-            session,
-            {
-                "attempt_id": live.id,
-                "position": position,
-                "item_version_id": item.version_id,
-                "token": token,
-                "answer": answer,
-                "correct": correct,
-                "presented_at": live.pending_presented_at,
-                "answered_at": to_db(now),
-            },
-        )
-        audit.record(
-            session,
-            action="exam.answer",
-            at=now,
-            actor_id=user.id,
-            subject=f"attempt:{live.id}",
-            data={"position": position, "item_version_id": item.version_id},
-        )
-        result = None
-        if decision.stop:
-            result = closing.finish(
-                session,
-                attempt_id=live.id,
-                step=step + 1,
-                reason=str(decision.reason),
-                now=now,
-                owner=(live.user_id, live.track),
-            )
-        prepared.commit(session)
-    else:  # another request (or process) moved the attempt on a moment earlier
+    won, result = _record_answer(
+        session, live, position=position, answer=answer, item=item, correct=correct,
+        new_state=new_state, stop=decision.reason if decision.stop else None, now=now,
+    )  # fmt: skip
+    if not won:  # another request (or process) moved the attempt on a moment earlier
         prepared.rollback(session)
         _forget(session, attempt_id)
         live = _live(session, user_id=user.id, attempt_id=attempt_id)
@@ -622,6 +594,56 @@ def submit_answer(
     )
     _remember(session, after)
     return AnswerOutcome(attempt=after, position=position, accepted=True, duplicate=False)
+
+
+def _record_answer(
+    session, live: Live, *, position, answer, item, correct, new_state, stop, now
+) -> tuple[bool, engine.ExamResult | None]:
+    """The answer's transaction: the conditional UPDATE of the attempt, then (if it won) the
+    response, its audit entry and, when the engine stops here, the result; committed. Returns
+    (won, the result when this answer ended the attempt). On PostgreSQL the statements after
+    the UPDATE and the COMMIT travel in one round trip."""
+    with prepared.pipelined(session):
+        won = _RECORD_ANSWER.execute(
+            session,
+            {"w_id": live.id, "w_step": live.step, "w_token": live.pending_token,
+             "v_state": new_state},
+        ).rowcount  # fmt: skip
+        if not won:
+            return False, None
+        _INSERT_RESPONSE.execute(
+            session,
+            {
+                "attempt_id": live.id,
+                "position": position,
+                "item_version_id": item.version_id,
+                "token": live.pending_token,
+                "answer": answer,
+                "correct": correct,
+                "presented_at": live.pending_presented_at,
+                "answered_at": to_db(now),
+            },
+        )
+        audit.record(
+            session,
+            action="exam.answer",
+            at=now,
+            actor_id=live.user_id,
+            subject=f"attempt:{live.id}",
+            data={"position": position, "item_version_id": item.version_id},
+        )
+        result = None
+        if stop is not None:
+            result = closing.finish(
+                session,
+                attempt_id=live.id,
+                step=live.step + 1,
+                reason=str(stop),
+                now=now,
+                owner=(live.user_id, live.track),
+            )
+        prepared.commit(session)
+    return True, result
 
 
 def _answerable(live: Live, position: int, token: str, now: datetime) -> bool:

@@ -14,6 +14,7 @@ from app.core import audit, db
 from app.core.clock import to_db
 from app.core.errors import InvalidInput, NotFound
 from app.core.lru import LRU
+from app.core.prepared import Prepared
 from app.itembank import files
 from app.itembank.models import BankRevision, Item, ItemVersion, PracticeResponse
 from app.psychometrics import estimation
@@ -331,7 +332,7 @@ _DELIVERY_QUERY = sa_select(
     _VERSIONS.c.type, _VERSIONS.c.stem, _VERSIONS.c.options, _VERSIONS.c.key
 ).where(_VERSIONS.c.id == bindparam("id"))
 _MARKED: set[tuple[str, int]] = set()
-_MARK_DELIVERED = (
+_MARK_DELIVERED = Prepared(
     _VERSIONS.update()
     .where(_VERSIONS.c.id == bindparam("w_id"), _VERSIONS.c.first_delivered_at.is_(None))
     .values(first_delivered_at=bindparam("v_at"))
@@ -346,7 +347,7 @@ def mark_delivered(session: Session, version_id: int, now: datetime) -> None:
     """
     if (db.cache_scope(session), version_id) in _MARKED:
         return
-    session.connection().execute(_MARK_DELIVERED, {"w_id": version_id, "v_at": to_db(now)})
+    _MARK_DELIVERED.execute(session, {"w_id": version_id, "v_at": to_db(now)})
 
 
 def marked_committed(session: Session, version_id: int) -> None:

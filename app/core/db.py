@@ -159,19 +159,25 @@ def migrate(settings: Settings, revision: str = "head") -> None:
 
 
 _SCOPES: "weakref.WeakKeyDictionary[Engine, str]" = weakref.WeakKeyDictionary()
+_SCOPE = "db.scope"
 
 
 def cache_scope(session: Session) -> str:
     """Which database a session talks to, for per-process caches keyed by row ids.
 
     One server process talks to one database, but a test run or a tool may open several whose
-    ids overlap; caches key their entries by (scope, id) so they never mix them up.
+    ids overlap; caches key their entries by (scope, id) so they never mix them up. Kept in
+    the session's info (its bind never changes): the exam loop asks about ten times an answer.
     """
+    scope = session.info.get(_SCOPE)
+    if scope is not None:
+        return scope
     bind = session.get_bind()
     engine = getattr(bind, "engine", bind)
     scope = _SCOPES.get(engine)
     if scope is None:
         scope = _SCOPES.setdefault(engine, engine.url.render_as_string(hide_password=True))
+    session.info[_SCOPE] = scope
     return scope
 
 

@@ -128,7 +128,8 @@ class Lane:
         finally:
             session.info.pop(_DEFERRED, None)
             if getattr(self._local, "held", None) is held:
-                session.close()  # ends its transaction, if any; empties the identity map
+                if session.get_transaction() is not None or session.identity_map or session.new:
+                    session.close()  # ends its transaction; empties the identity map
                 prepared.end(session)  # and what ran outside it (nothing is left, normally)
                 held.used_at = time.monotonic()
 

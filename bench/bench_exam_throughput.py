@@ -237,36 +237,43 @@ async def start_all(client: Client, tokens: list[str]) -> list[tuple[str, dict]]
     return list(await asyncio.gather(*(one(t) for t in tokens)))
 
 
-async def cycles(client, queue, clients, seconds, think=None) -> tuple[float, list[float], int]:
-    """C candidates answer until the window closes; think: seconds each waits between answers."""
+def seats(clients: int) -> list[list]:
+    """Each candidate's seat: [token, current attempt, random generator], kept between windows
+    so that a candidate goes on with its attempt from one window to the next."""
+    return [[None, None, random.Random(k)] for k in range(clients)]
+
+
+async def cycles(client, queue, seats, seconds, think=None) -> tuple[float, list[float], int]:
+    """The seated candidates answer until the window closes; think: seconds each waits between
+    answers. A candidate whose attempt ends takes the next started one from the queue."""
     latencies, errors = [], 0
     stop = time.monotonic() + seconds
 
-    async def candidate(seed: int):
+    async def candidate(seat: list):
         nonlocal errors
-        rng = random.Random(seed)
-        token, attempt = None, None
+        rng = seat[2]
         if think:
             await asyncio.sleep(rng.uniform(0, think))  # spread the first answers
         while time.monotonic() < stop:
+            token, attempt = seat[0], seat[1]
             if attempt is None or attempt.get("status") != "open" or not attempt.get("item"):
                 if not queue:
                     return
-                token, attempt = queue.pop()
+                seat[0], seat[1] = queue.pop()
                 continue
             t = time.perf_counter()
             status, body = await client.answer(token, attempt, rng)
             latencies.append(time.perf_counter() - t)
             if status != 200:
                 errors += 1
-                attempt = None
+                seat[1] = None
                 continue
-            attempt = body["attempt"]
+            seat[1] = body["attempt"]
             if think:
                 await asyncio.sleep(rng.expovariate(1 / think))
 
     started = time.monotonic()
-    await asyncio.gather(*(candidate(i) for i in range(clients)))
+    await asyncio.gather(*(candidate(seat) for seat in seats))
     return len(latencies) / (time.monotonic() - started), latencies, errors
 
 
@@ -288,15 +295,15 @@ async def simultaneous_starts(client: Client, tokens: list[str], window: float):
     return latencies, errors
 
 
-def profile(args, pids: list[int], phase: str) -> subprocess.Popen | None:
+def profile(args, pids: list[int], phase: str, seconds: float) -> subprocess.Popen | None:
     """--profile FILE: sample the last server process (the worker; with several workers, only
     one of them) while its threads hold the GIL during the
-    --profile-phase window with py-spy (not a project dependency: `pip install py-spy`);
+    first --profile-phase window with py-spy (not a project dependency: `pip install py-spy`);
     writes collapsed stacks, for a flame graph or a per-function sum."""
     if not args.profile or args.profile_phase != phase:
         return None
     return subprocess.Popen(
-        ["py-spy", "record", "--pid", str(pids[-1]), "--duration", str(int(args.seconds)),
+        ["py-spy", "record", "--pid", str(pids[-1]), "--duration", str(max(1, int(seconds))),
          "--rate", "250", "--gil", "--format", "raw", "--output", args.profile, "--nonblocking"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -310,67 +317,76 @@ def line(label: str, rate: float, unit: str, lat: list[float], errors: int, cpu_
     )
 
 
+class Phase:
+    """What one kind of request did over all its windows: rate, latencies, server CPU."""
+
+    def __init__(self, label: str, unit: str) -> None:
+        self.label, self.unit = label, unit
+        self.count, self.seconds, self.cpu, self.client, self.errors = 0, 0.0, 0.0, 0.0, 0
+        self.latencies: list[float] = []
+        self.rates: list[float] = []
+
+    async def measure(self, pids: list[int], window) -> None:
+        cpu, t, mine = cpu_seconds(pids), time.monotonic(), time.process_time()
+        rate, latencies, errors = await window
+        self.seconds += time.monotonic() - t
+        self.cpu += cpu_seconds(pids) - cpu
+        self.client += time.process_time() - mine
+        self.count += len(latencies)
+        self.latencies += latencies
+        self.errors += errors
+        self.rates.append(rate)
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds
+
+    def line(self) -> str:
+        return line(self.label, self.rate, self.unit, self.latencies, self.errors,
+                    self.cpu / max(self.count, 1) * 1e3)  # fmt: skip
+
+
 async def run(args, base: str, tokens: list[str], pids: list[int]) -> None:
     starts = tokens[len(tokens) - args.starts :] if args.starts else []
     exam_tokens = tokens[: len(tokens) - args.starts]
     async with Client(base, max(args.clients, args.starts or 1)) as client:
         await gets(client, args.clients, 1.0)  # warm up
         queue = await start_all(client, exam_tokens)
-        warm = [queue.pop()]
-        await cycles(client, warm, 1, 5.0)  # the first exam requests build routes and caches
+        await cycles(client, queue, seats(1), 5.0)  # the first exam requests build caches
         queue.reverse()
-
-        c_start, m_start = cpu_seconds(pids), time.process_time()
-        rps, base_lat, base_err = await gets(client, args.clients, args.seconds)
-        c_bare = cpu_seconds(pids)
-        spy = profile(args, pids, "me")
-        me_rps, me_lat, me_err = await gets(client, args.clients, args.seconds, exam_tokens)
-        if spy is not None:
-            spy.wait()
-        c_me, m_gets = cpu_seconds(pids), time.process_time()
-        spy = profile(args, pids, "answer")
-        cps, exam_lat, exam_err = await cycles(client, queue, args.clients, args.seconds)
-        if spy is not None:
-            spy.wait()
-        c_answer, m_answer = cpu_seconds(pids), time.process_time()
-        think = args.clients / (args.load * cps)
-        paced, paced_lat, paced_err = await cycles(client, queue, args.clients, args.seconds, think)
-        print(f"backend={args.backend} workers={args.workers} clients={args.clients}")
-        print(
-            line(
-                "bare endpoint",
-                rps,
-                "req/s",
-                base_lat,
-                base_err,
-                (c_bare - c_start) / len(base_lat) * 1e3,
-            )
-        )
-        me_cpu = (c_me - c_bare) / len(me_lat) * 1e3
-        print(line("auth read /me", me_rps, "req/s", me_lat, me_err, me_cpu))
-        print(
-            line(
-                "answer + next",
-                cps,
-                "cyc/s",
-                exam_lat,
-                exam_err,
-                (c_answer - c_me) / len(exam_lat) * 1e3,
-            )
-        )
+        seated = seats(args.clients)
+        bare = Phase("bare endpoint", "req/s")
+        me = Phase("auth read /me", "req/s")
+        answer = Phase("answer + next", "cyc/s")
+        window = args.seconds / args.rounds
+        for r in range(args.rounds):  # interleaved: the three see the same machine
+            await bare.measure(pids, gets(client, args.clients, window))
+            spy = profile(args, pids, "me", window) if r == 0 else None
+            await me.measure(pids, gets(client, args.clients, window, exam_tokens))
+            if spy is not None:
+                spy.wait()
+            spy = profile(args, pids, "answer", window) if r == 0 else None
+            await answer.measure(pids, cycles(client, queue, seated, window))
+            if spy is not None:
+                spy.wait()
+        think = args.clients / (args.load * answer.rate)
+        paced, paced_lat, paced_err = await cycles(client, queue, seated, args.seconds, think)
+        print(f"backend={args.backend} workers={args.workers} clients={args.clients} "
+              f"rounds={args.rounds} x {window:.1f} s per phase")  # fmt: skip
+        for phase in (bare, me, answer):
+            print(phase.line())
         print(
             f"paced         : {paced:8.1f} cyc/s offered {args.load:.2f} x saturated "
             f"(each candidate thinks {think * 1000:.0f} ms on average)  p50 "
             f"{pct(paced_lat, 0.5):6.1f} ms  p95 {pct(paced_lat, 0.95):6.1f} ms  p99 "
             f"{pct(paced_lat, 0.99):6.1f} ms  ({len(paced_lat)} requests, {paced_err} errors)"
         )
-        client_ms = (
-            (m_gets - m_start) / (len(base_lat) + len(me_lat)) * 1e3,
-            (m_answer - m_gets) / len(exam_lat) * 1e3,
-        )
-        print(f"client CPU    : {client_ms[0]:.2f} ms per GET, {client_ms[1]:.2f} ms per cycle")
-        print(f"ratio (answer+next cycles / bare requests): {cps / rps:.3f}")
-        print(f"ratio (authenticated read / bare requests): {me_rps / rps:.3f}")
+        print(f"client CPU    : {bare.client / bare.count * 1e3:.2f} ms per ping, "
+              f"{answer.client / answer.count * 1e3:.2f} ms per cycle")  # fmt: skip
+        per_round = [a / b for a, b in zip(answer.rates, bare.rates, strict=True)]
+        print(f"ratio (answer+next cycles / bare requests): {answer.rate / bare.rate:.3f}"
+              f"  (per round: {', '.join(f'{x:.3f}' for x in per_round)})")  # fmt: skip
+        print(f"ratio (authenticated read / bare requests): {me.rate / bare.rate:.3f}")
         if len(queue) < args.clients:
             print("warning: the started attempts ran out before the windows ended")
         if starts:
@@ -387,8 +403,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each window")
-    parser.add_argument("--attempts", type=int, default=300, help="attempts started beforehand")
+    parser.add_argument("--seconds", type=float, default=10.0, help="time per phase, all rounds")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the phases")
+    parser.add_argument("--attempts", type=int, default=800, help="attempts started beforehand")
     parser.add_argument("--load", type=float, default=0.5, help="paced load, share of saturated")
     parser.add_argument("--starts", type=int, default=0, help="simultaneous starts (0: skip)")
     parser.add_argument("--profile", help="write py-spy collapsed stacks of one window to FILE")

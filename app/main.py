@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
 
     # FastAPI matches routes in the order they were added: the exam API, whose answer route is
     # the busiest of all (one request per question per candidate), goes first.
+    app.include_router(exams_router.loop)
     app.include_router(exams_router.api)
     for module in (
         accounts_router,

@@ -12,6 +12,7 @@ from app.accounts.deps import (
     get_current_user,
     require_admin,
     require_author,
+    signed_in_api_in_route,
     signed_in_in_route,
 )
 from tests.factories.accounts import csrf, make_token, make_user, sign_in
@@ -22,6 +23,7 @@ REQUIREMENT = {
     require_author: "author",
     get_current_user: "user",
     signed_in_in_route: "user",  # the route signs its caller in itself (as_caller)
+    signed_in_api_in_route: "user",  # the same, with the API's CSRF rule
 }
 RANK = {"anonymous": 0, "learner": 1, "author": 2, "admin": 3}
 NEEDS = {"public": 0, "user": 1, "author": 2, "admin": 3}

@@ -7,6 +7,7 @@ from starlette.datastructures import FormData
 
 from app.accounts.deps import (
     CurrentUser,
+    SignedInApiInRoute,
     SignedInInRoute,
     api_csrf_protect,
     as_caller,
@@ -25,6 +26,9 @@ web = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 AttemptId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 api = APIRouter(prefix="/api/v1/exams", tags=["exams"], dependencies=[Depends(api_csrf_protect)])
+# The exam loop's two API routes (one request per question): one dependency that checks both
+# sign-in and CSRF (see signed_in_api_in_route), so no router-wide dependency here.
+loop = APIRouter(prefix="/api/v1/exams", tags=["exams"])
 
 
 def hooks(request: Request) -> dict:
@@ -259,8 +263,8 @@ def api_history(session: SessionDep, user: CurrentUser):
     return history_out(service.history(session, user=user))
 
 
-@api.get(
-    "/attempts/{attempt_id}", response_model=schemas.AttemptOut, dependencies=[SignedInInRoute]
+@loop.get(
+    "/attempts/{attempt_id}", response_model=schemas.AttemptOut, dependencies=[SignedInApiInRoute]
 )
 async def api_attempt(request: Request, attempt_id: AttemptId):
     """The attempt with its pending question (the same one until it is answered)."""
@@ -271,10 +275,10 @@ async def api_attempt(request: Request, attempt_id: AttemptId):
     return await as_caller(request, work)
 
 
-@api.post(
+@loop.post(
     "/attempts/{attempt_id}/answers",
     response_model=schemas.AnswerOut,
-    dependencies=[SignedInInRoute],
+    dependencies=[SignedInApiInRoute],
 )
 async def api_answer(request: Request, attempt_id: AttemptId, data: schemas.AnswerIn):
     """Answer the pending question; repeating the same answer is safe (duplicate: true)."""

@@ -364,3 +364,37 @@ def test_openapi_documents_the_exam_api(client):
         assert p in paths, p
     answer = paths["/api/v1/exams/attempts/{attempt_id}/answers"]["post"]
     assert "AnswerOut" in str(answer["responses"]["200"])
+
+
+def test_answer_body_is_validated_like_any_other(client, session):
+    """The answer route reads its JSON body itself (pydantic-core, one step): bad bodies get
+    the platform's 422 with the field and message, nothing is recorded, and the schema is
+    documented."""
+    user = make_user(session)
+    bearer = {"Authorization": f"Bearer {make_token(session, user)}"}
+    attempt = client.post("/api/v1/exams/CAWM/attempts", headers=bearer).json()
+    url = f"/api/v1/exams/attempts/{attempt['id']}/answers"
+    token = attempt["item"]["token"]
+    cases = [
+        (dict(content=b"{not json", headers={**bearer, "content-type": "application/json"}),
+         "request"),
+        (dict(json={"position": 1, "token": token}, headers=bearer), "answer"),
+        (dict(json={"position": 0, "token": token, "answer": ["A"]}, headers=bearer), "position"),
+        (dict(json={"position": 1, "token": token, "answer": ["A"] * 6}, headers=bearer),
+         "answer"),
+        (dict(data={"position": "1", "token": token, "answer": "A"}, headers=bearer), "request"),
+    ]  # fmt: skip
+    for kwargs, field in cases:
+        r = client.post(url, **kwargs)
+        assert r.status_code == 422, (kwargs, r.text)
+        error = r.json()["error"]
+        assert error["code"] == "invalid_input", error
+        assert field in {d["field"] for d in error["details"]}, error
+    assert (
+        client.get(f"/api/v1/exams/attempts/{attempt['id']}", headers=bearer).json()["answered"]
+        == 0
+    )
+    schema = client.get("/api/v1/openapi.json").json()["paths"][
+        "/api/v1/exams/attempts/{attempt_id}/answers"
+    ]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(schema["required"]) == {"position", "token", "answer"}

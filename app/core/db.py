@@ -3,8 +3,7 @@
 import sqlite3
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -179,21 +178,6 @@ def cache_scope(session: Session) -> str:
         scope = _SCOPES.setdefault(engine, engine.url.render_as_string(hide_password=True))
     session.info[_SCOPE] = scope
     return scope
-
-
-@contextmanager
-def held_connection_session(engine: Engine) -> Iterator[Session]:
-    """A session that keeps one pooled connection for all its transactions.
-
-    A Session on the engine gives its connection back to the pool at every commit and checks
-    one out again at its next statement; each round trip is a reset (a rollback) and, on
-    PostgreSQL, a pre-ping. The exam loop commits twice per answer (the answer, then the next
-    item), so it holds one connection for the request instead. Commit and rollback work as
-    usual: the session begins and ends transactions on the held connection. Checking out may
-    do I/O, so call this in a worker thread, not on the event loop.
-    """
-    with engine.connect() as conn, Session(bind=conn, expire_on_commit=False) as session:
-        yield session
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

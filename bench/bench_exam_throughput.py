@@ -1,19 +1,21 @@
 """Answer-and-next-item throughput of the real server, as a ratio against a bare endpoint.
 
 Starts `wmi serve` in its own process (SQLite with one worker, or PostgreSQL with two), creates
-candidates with API tokens, then, in the same run, with one asyncio client (aiohttp, keep-alive
-connections; the client costs a fraction of a millisecond per request, so the figures are the
-server's):
+candidates with API tokens and starts their attempts, then, in the same run, with one asyncio
+client (aiohttp, keep-alive connections; the client costs a fraction of a millisecond per request,
+printed, so the figures are the server's) measures three phases in interleaved rounds (default 5
+rounds of 2 s each: bare, /me, answer, bare, /me, answer, ...), so that all three meet the same
+machine; the totals over the rounds give the rates, and the per-round ratios show the spread:
   1. bare: C connections call GET /api/v1/ping (no database) as fast as they can;
   1b. authenticated read: the same C connections call GET /api/v1/me (bearer token, one
      query, validated response): what any authenticated database route costs on this stack;
   2. saturated: C candidates loop answer -> next item as fast as they can (closed loop; one
-     request per question: the answer's response carries the next item). Attempts are started
-     before the window; a candidate whose attempt ends moves on to a fresh started attempt, so C
-     stay busy for the whole window. The ratio is cycles/s over bare requests/s;
-  3. paced: the same C candidates, each waiting between answers so that together they offer
-     --load (default 0.5) of the saturated rate: the latency a candidate meets on a busy server
-     that is not overloaded (in a closed loop, latency is only C / throughput, Little's law);
+     request per question: the answer's response carries the next item). Each candidate keeps its
+     attempt from one window to the next and takes a fresh started attempt when one ends, so C
+     stay busy. The ratio is cycles/s over bare requests/s;
+  3. paced (after the rounds): the same C candidates, each waiting between answers so that
+     together they offer --load (default 0.5) of the saturated rate: the latency a candidate meets
+     on a busy server that is not overloaded (in a closed loop, latency is C / throughput);
   4. (--starts N) simultaneous start: N more candidates start at evenly spread moments in 10 s.
 Also prints the server's CPU time per request (from /proc), and the client's.
 

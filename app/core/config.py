@@ -48,7 +48,7 @@ class Settings(BaseSettings):
         if self.cookie_secure is None:
             self.cookie_secure = self.base_url.startswith("https://")
         if not self.lane_threads:
-            self.lane_threads = 1 if self.is_sqlite else 8
+            self.lane_threads = 1 if self.is_sqlite else 4
         connections = self.db_pool_size + self.db_max_overflow - self.lane_threads
         if self.max_concurrent_requests > min(connections, THREADS):
             raise ValueError(

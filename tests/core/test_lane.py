@@ -134,12 +134,12 @@ def test_lane_threads_default_by_backend_and_count_against_the_pool():
     from app.core.config import Settings
 
     assert Settings(database_url="sqlite:///x.db").lane_threads == 1
-    assert Settings(database_url="postgresql://h/db").lane_threads == 8
+    assert Settings(database_url="postgresql://h/db").lane_threads == 4
     assert Settings(database_url="postgresql://h/db", lane_threads=3).lane_threads == 3
-    with pytest.raises(ValidationError, match="less the 8 the exam lane keeps"):
+    with pytest.raises(ValidationError, match="less the 4 the exam lane keeps"):
         Settings(
             database_url="postgresql://h/db",
             db_pool_size=10,
-            db_max_overflow=10,
+            db_max_overflow=8,
             max_concurrent_requests=16,
         )

@@ -35,14 +35,21 @@ _ATTEMPTS = ExamAttempt.__table__
 _OWNER = Prepared(
     sa_select(_ATTEMPTS.c.user_id, _ATTEMPTS.c.track).where(_ATTEMPTS.c.id == bindparam("id"))
 )
-_CLOSE = Prepared(
-    _ATTEMPTS.update()
-    .where(
+
+
+def open_at_step(*conditions):
+    """UPDATE of the attempt w_id while it is open at step w_step (and the conditions): the form
+    of every write that moves an attempt on, so of two racing requests one changes the row."""
+    return _ATTEMPTS.update().where(
         _ATTEMPTS.c.id == bindparam("w_id"),
         _ATTEMPTS.c.step == bindparam("w_step"),
         _ATTEMPTS.c.status == "open",
+        *conditions,
     )
-    .values(
+
+
+_CLOSE = Prepared(
+    open_at_step().values(
         status=bindparam("v_status"),
         open_slot=None,
         pending_item_id=None,

@@ -218,28 +218,14 @@ _LIVE_QUERY = sa_select(
 # The answer loop's writes, built once: conditional on the step (and token or empty slot), so
 # of two requests racing on one attempt exactly one changes the row.
 _RECORD_PENDING = Prepared(
-    _ATTEMPTS.update()
-    .where(
-        _ATTEMPTS.c.id == bindparam("w_id"),
-        _ATTEMPTS.c.step == bindparam("w_step"),
-        _ATTEMPTS.c.status == "open",
-        _ATTEMPTS.c.pending_item_id.is_(None),
-    )
-    .values(
+    closing.open_at_step(_ATTEMPTS.c.pending_item_id.is_(None)).values(
         pending_item_id=bindparam("v_item"),
         pending_token=bindparam("v_token"),
         pending_presented_at=bindparam("v_at"),
     )
 )
 _RECORD_ANSWER = Prepared(
-    _ATTEMPTS.update()
-    .where(
-        _ATTEMPTS.c.id == bindparam("w_id"),
-        _ATTEMPTS.c.step == bindparam("w_step"),
-        _ATTEMPTS.c.status == "open",
-        _ATTEMPTS.c.pending_token == bindparam("w_token"),
-    )
-    .values(
+    closing.open_at_step(_ATTEMPTS.c.pending_token == bindparam("w_token")).values(
         step=_ATTEMPTS.c.step + 1,
         pending_item_id=None,
         pending_token=None,

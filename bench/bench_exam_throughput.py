@@ -104,15 +104,27 @@ def server_pids(proc: subprocess.Popen) -> list[int]:
     return [proc.pid] + [int(p) for p in out.split()]
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
+def cpu_by_process(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) each process has used so far."""
+    used = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    return sum(cpu_by_process(pids).values())
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK"), sum(ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def make_candidates(url: str, n: int) -> list[str]:
@@ -327,12 +339,21 @@ class Phase:
         self.count, self.seconds, self.cpu, self.client, self.errors = 0, 0.0, 0.0, 0.0, 0
         self.latencies: list[float] = []
         self.rates: list[float] = []
+        self.by_process: dict[int, float] = {}
+        self.busy, self.machine = 0.0, 0.0
 
     async def measure(self, pids: list[int], window) -> None:
-        cpu, t, mine = cpu_seconds(pids), time.monotonic(), time.process_time()
+        before, t, mine = cpu_by_process(pids), time.monotonic(), time.process_time()
+        busy, machine = machine_busy()
         rate, latencies, errors = await window
         self.seconds += time.monotonic() - t
-        self.cpu += cpu_seconds(pids) - cpu
+        after = cpu_by_process(pids)
+        for pid, used in after.items():
+            self.by_process[pid] = self.by_process.get(pid, 0.0) + used - before.get(pid, used)
+        self.cpu += sum(after.values()) - sum(before.values())
+        busy_after, machine_after = machine_busy()
+        self.busy += busy_after - busy
+        self.machine += machine_after - machine
         self.client += time.process_time() - mine
         self.count += len(latencies)
         self.latencies += latencies
@@ -346,6 +367,13 @@ class Phase:
     def line(self) -> str:
         return line(self.label, self.rate, self.unit, self.latencies, self.errors,
                     self.cpu / max(self.count, 1) * 1e3)  # fmt: skip
+
+    def shares(self) -> str:
+        """Where the machine's CPU went in this phase: each server process's share of the server's
+        CPU, and how busy the whole machine was (server, database, client and the rest)."""
+        server = sum(self.by_process.values()) or 1.0
+        each = " / ".join(f"{used / server:.0%}" for used in self.by_process.values() if used)
+        return f"{each} of the server's CPU by process; machine {self.busy / self.machine:.0%} busy"
 
 
 async def run(args, base: str, tokens: list[str], pids: list[int]) -> None:
@@ -389,6 +417,7 @@ async def run(args, base: str, tokens: list[str], pids: list[int]) -> None:
         print(f"ratio (answer+next cycles / bare requests): {answer.rate / bare.rate:.3f}"
               f"  (per round: {', '.join(f'{x:.3f}' for x in per_round)})")  # fmt: skip
         print(f"ratio (authenticated read / bare requests): {me.rate / bare.rate:.3f}")
+        print(f"answer phase  : {answer.shares()}")
         if len(queue) < args.clients:
             print("warning: the started attempts ran out before the windows ended")
         if starts:

@@ -104,20 +104,22 @@ def server_pids(proc: subprocess.Popen) -> list[int]:
     return [proc.pid] + [int(p) for p in out.split()]
 
 
-def cpu_by_process(pids: list[int]) -> dict[int, float]:
-    """CPU seconds (user + system) each process has used so far."""
+def cpu_by_process(pids: list[int], kernel: bool = False) -> dict[int, float]:
+    """CPU seconds (user + system, or with kernel only system) each process has used so far."""
     used = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             continue
-        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        used[pid] = (int(fields[12]) + (0 if kernel else int(fields[11]))) / os.sysconf(
+            "SC_CLK_TCK"
+        )
     return used
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    return sum(cpu_by_process(pids).values())
+def cpu_seconds(pids: list[int], kernel: bool = False) -> float:
+    return sum(cpu_by_process(pids, kernel).values())
 
 
 def machine_busy() -> tuple[float, float]:
@@ -340,10 +342,11 @@ class Phase:
         self.latencies: list[float] = []
         self.rates: list[float] = []
         self.by_process: dict[int, float] = {}
-        self.busy, self.machine = 0.0, 0.0
+        self.busy, self.machine, self.kernel = 0.0, 0.0, 0.0
 
     async def measure(self, pids: list[int], window) -> None:
         before, t, mine = cpu_by_process(pids), time.monotonic(), time.process_time()
+        kernel = cpu_seconds(pids, kernel=True)
         busy, machine = machine_busy()
         rate, latencies, errors = await window
         self.seconds += time.monotonic() - t
@@ -351,6 +354,7 @@ class Phase:
         for pid, used in after.items():
             self.by_process[pid] = self.by_process.get(pid, 0.0) + used - before.get(pid, used)
         self.cpu += sum(after.values()) - sum(before.values())
+        self.kernel += cpu_seconds(pids, kernel=True) - kernel
         busy_after, machine_after = machine_busy()
         self.busy += busy_after - busy
         self.machine += machine_after - machine
@@ -372,8 +376,11 @@ class Phase:
         """Where the machine's CPU went in this phase: each server process's share of the server's
         CPU, and how busy the whole machine was (server, database, client and the rest)."""
         server = sum(self.by_process.values()) or 1.0
-        each = " / ".join(f"{used / server:.0%}" for used in self.by_process.values() if used)
-        return f"{each} of the server's CPU by process; machine {self.busy / self.machine:.0%} busy"
+        each = " / ".join(  # the workers (the parent of several workers uses next to nothing)
+            f"{used / server:.0%}" for used in self.by_process.values() if used > 0.01 * server
+        )
+        return (f"{each} of the server's CPU by process, {self.kernel / server:.0%} of it in the "
+                f"kernel; machine {self.busy / self.machine:.0%} busy")  # fmt: skip
 
 
 async def run(args, base: str, tokens: list[str], pids: list[int]) -> None:

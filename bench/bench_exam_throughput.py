@@ -17,7 +17,10 @@ machine; the totals over the rounds give the rates, and the per-round ratios sho
      together they offer --load (default 0.5) of the saturated rate: the latency a candidate meets
      on a busy server that is not overloaded (in a closed loop, latency is C / throughput);
   4. (--starts N) simultaneous start: N more candidates start at evenly spread moments in 10 s.
-Also prints the server's CPU time per request (from /proc), and the client's.
+Also prints the server's CPU time per request (from /proc), and the client's; and, for the answer
+phase, each server process's share of the server's CPU (an uneven share means the workers got
+uneven numbers of the client's keep-alive connections), the kernel's share of it, and how busy the
+whole machine was (server, database and client together).
 
   .venv/bin/python bench/bench_exam_throughput.py --backend sqlite --workers 1 --pin
   .venv/bin/python bench/bench_exam_throughput.py --backend postgres --workers 2 --starts 500

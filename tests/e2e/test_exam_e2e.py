@@ -1,5 +1,7 @@
-"""A candidate sits an exam in a real browser: live countdown, and an answer kept through a
-dropped connection and sent when the connection returns."""
+"""A candidate sits an exam in a real browser: the whole sitting from sign-in to the score report;
+the live countdown, and an answer kept through a dropped connection and sent when it returns."""
+
+import re
 
 import pytest
 
@@ -33,3 +35,49 @@ def test_countdown_and_answer_survives_going_offline(page, server):
     page.context.set_offline(False)
     page.wait_for_selector("text=Answered: 1")
     assert page.locator("input[name=position]").get_attribute("value") == "2"
+
+
+def test_candidate_sits_a_cawm_exam_to_the_end_and_reads_the_score_report(page, server):
+    """The whole sitting in a browser: sign in, start, answer every item the engine presents
+    until it stops, read the result, open the printable score report and follow a study link."""
+    base = server["base"]
+    email = sign_up(page, base, name="Dorothy Vaughan")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(base + "/signin")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill("a long enough password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/dashboard")
+
+    page.goto(base + "/exams/CAWM")
+    page.get_by_role("button", name="Start the exam now").click()
+    page.wait_for_url(base + "/exams/attempts/*")
+    submit = page.get_by_role("button", name="Submit answer and continue")
+    answered = 0
+    while submit.count():
+        assert page.get_by_text(f"Answered: {answered}").is_visible()
+        answer_quiz_with_first_options(page)
+        submit.click()
+        answered += 1
+        next_item = page.get_by_text(f"Answered: {answered}")
+        result = page.get_by_role("heading", name=re.compile(r"^CAWM exam: "))
+        next_item.or_(result).wait_for()
+        assert answered <= 120, "the engine never stopped"
+
+    heading = page.get_by_role("heading", level=1).inner_text()
+    assert heading in ("CAWM exam: Pass", "CAWM exam: Not passed")
+    assert page.get_by_text(f"You answered {answered} questions").is_visible()
+    assert "on the 200-800 scale" in page.locator("main").inner_text()
+
+    page.get_by_role("link", name="Printable score report").click()
+    page.wait_for_url(base + "/exams/attempts/*/report")
+    assert page.get_by_role("heading", name="WMI score report: CAWM").is_visible()
+    assert page.get_by_text("Dorothy Vaughan").is_visible()
+    rows = page.locator("table tbody tr")
+    assert rows.count() >= 4, "one row per blueprint domain"
+    study = page.locator("table tbody a")
+    assert study.count(), "weak domains link to their lessons"
+    code, title = study.first.inner_text().split(": ", 1)  # "C1: What Work Management is..."
+    study.first.click()
+    page.wait_for_url(f"{base}/tracks/CAWM/modules/{code}")
+    assert page.get_by_role("heading", level=1).inner_text() == f"{code} · {title}"

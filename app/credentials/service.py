@@ -325,7 +325,7 @@ def on_exam_passed(
     if user_id is None or track is None:
         from app.exams import service as exams  # credentials sits above exams in the layering
 
-        attempt, _user, _responses = exams.admin_attempt(session, attempt_id=attempt_id)
+        attempt = exams.attempt_by_id(session, attempt_id)
         if not attempt.passed:
             return None
         user_id, track = attempt.user_id, attempt.track

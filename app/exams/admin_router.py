@@ -1,6 +1,6 @@
 """Administrator pages and API for exams: waivers, accommodations, attempts and their logs."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 
@@ -26,6 +26,7 @@ api = APIRouter(
 Text = Annotated[str, Form(max_length=500)]
 UserId = Annotated[int, Form(ge=1, le=2**31 - 1)]
 AttemptId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+StatusFilter = Annotated[Literal["", "open", "finished", "expired"], Query()]
 
 
 def _user_by_email(session, email: str):
@@ -36,7 +37,7 @@ def _user_by_email(session, email: str):
 
 
 @web.get("")
-def console(request: Request, session: SessionDep, status: Annotated[str, Query()] = ""):
+def console(request: Request, session: SessionDep, status: StatusFilter = ""):
     waivers, accs = eligibility.waivers_and_accommodations(session)
     return render(
         request,
@@ -127,12 +128,64 @@ def withdraw_accommodation(
 
 @web.get("/attempts/{attempt_id}")
 def attempt_log(request: Request, attempt_id: AttemptId, session: SessionDep):
-    attempt, user, rows = service.admin_attempt(session, attempt_id=attempt_id)
-    return render(
-        request,
-        "exams/admin_attempt.html",
-        {"attempt": attempt, "candidate": user, "rows": rows},
-    )
+    log = service.admin_attempt(session, attempt_id=attempt_id)
+    return render(request, "exams/admin_attempt.html", {"log": log})
+
+
+def _attempt_out(attempt, user) -> dict:
+    return {
+        "id": attempt.id,
+        "user_id": attempt.user_id,
+        "email": user.email,
+        "track": attempt.track,
+        "status": attempt.status,
+        "answered": attempt.step,
+        "started_at": attempt.started_at,
+        "deadline_at": attempt.deadline_at,
+        "time_factor": attempt.time_factor,
+        "finished_at": attempt.finished_at,
+        "end_reason": attempt.end_reason,
+        "passed": attempt.passed,
+        "scaled_score": attempt.scaled_score,
+        "url": f"/api/v1/admin/exams/attempts/{attempt.id}",
+    }
+
+
+@api.get("/attempts", response_model=list[schemas.AdminAttemptOut])
+def api_attempts(session: SessionDep, status: StatusFilter = ""):
+    """The newest 100 attempts, optionally only those open, finished or expired."""
+    return [_attempt_out(a, u) for a, u in service.admin_attempts(session, status=status)]
+
+
+@api.get("/attempts/{attempt_id}", response_model=schemas.AttemptLogOut)
+def api_attempt_log(attempt_id: AttemptId, session: SessionDep):
+    """One attempt with its estimate, its frozen pool's size and its whole response log,
+    including which items were pretest (administrators only)."""
+    log = service.admin_attempt(session, attempt_id=attempt_id)
+    attempt, result = log.attempt, log.attempt.result or {}
+    return {
+        **_attempt_out(attempt, log.candidate),
+        "track_version": attempt.policy.get("track_version"),
+        "pool_size": log.pool_size,
+        "pool_pretest": log.pool_pretest,
+        "theta": result.get("theta"),
+        "se": result.get("se"),
+        "pending_item_code": log.pending_code,
+        "responses": [
+            {
+                "position": line.response.position,
+                "item_code": line.code,
+                "item_version_id": line.response.item_version_id,
+                "domain": line.domain,
+                "pretest": line.pretest,
+                "answer": line.response.answer,
+                "correct": line.response.correct,
+                "presented_at": line.response.presented_at,
+                "answered_at": line.response.answered_at,
+            }
+            for line in log.responses
+        ],
+    }
 
 
 @api.post("/waivers", response_model=schemas.WaiverOut, status_code=201)
@@ -165,3 +218,37 @@ def api_grant_accommodation(
         now=request.app.state.clock(),
     )
     return {"id": a.id, "user_id": a.user_id, "time_factor": a.time_factor}
+
+
+@api.post("/waivers/withdraw", response_model=schemas.WithdrawnOut)
+def api_withdraw_waiver(
+    request: Request, data: schemas.WaiverWithdrawIn, admin: AdminUser, session: SessionDep
+):
+    """Withdraw a user's active waiver for a track, with a reason (404 if there is none)."""
+    w = eligibility.withdraw_waiver(
+        session=session,
+        actor=admin,
+        user_id=data.user_id,
+        track=data.track,
+        reason=data.reason,
+        now=request.app.state.clock(),
+    )
+    return {"id": w.id, "user_id": w.user_id, "withdrawn_at": w.withdrawn_at,
+            "withdraw_reason": w.withdraw_reason}  # fmt: skip
+
+
+@api.post("/accommodations/withdraw", response_model=schemas.WithdrawnOut)
+def api_withdraw_accommodation(
+    request: Request, data: schemas.AccommodationWithdrawIn, admin: AdminUser, session: SessionDep
+):
+    """Withdraw a user's accommodation for later attempts, with a reason (404 if there is none).
+    Attempts already started keep the time they were given."""
+    a = eligibility.withdraw_accommodation(
+        session=session,
+        actor=admin,
+        user_id=data.user_id,
+        reason=data.reason,
+        now=request.app.state.clock(),
+    )
+    return {"id": a.id, "user_id": a.user_id, "withdrawn_at": a.withdrawn_at,
+            "withdraw_reason": a.withdraw_reason}  # fmt: skip

@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from app.accounts.models import User
 from app.core.errors import NotFound
 from app.courses import service as courses
+from app.exams import engine_bridge as bridge
 from app.exams.models import ExamAttempt, ExamResponse
 from app.itembank.models import Item, ItemVersion
 
@@ -58,11 +59,40 @@ def admin_attempts(session: Session, *, status: str = "", limit: int = 100) -> l
     return list(session.exec(query.order_by(ExamAttempt.started_at.desc()).limit(limit)))
 
 
-def admin_attempt(session: Session, *, attempt_id: int) -> tuple:
-    """An attempt, its candidate and its response log with item codes (administrators only)."""
+def attempt_by_id(session: Session, attempt_id: int) -> ExamAttempt:
     attempt = session.get(ExamAttempt, attempt_id)
     if attempt is None:
         raise NotFound("There is no such exam attempt.")
+    return attempt
+
+
+@dataclass(frozen=True)
+class LoggedResponse:
+    """One line of an attempt's response log as administrators see it."""
+
+    response: ExamResponse
+    code: str
+    domain: str
+    pretest: bool
+
+
+@dataclass(frozen=True)
+class AttemptLog:
+    """An attempt as administrators see it: the candidate, the frozen pool's size, the response
+    log with item codes, domains and which items were pretest, and the pending item's code."""
+
+    attempt: ExamAttempt
+    candidate: User
+    pool_size: int
+    pool_pretest: int
+    responses: list[LoggedResponse]
+    pending_code: str | None
+
+
+def admin_attempt(session: Session, *, attempt_id: int) -> AttemptLog:
+    """An attempt and its response log (administrators only)."""
+    attempt = attempt_by_id(session, attempt_id)
+    pool = {int(p["id"]): p for p in bridge.pool_items(session, attempt_id)}
     rows = session.exec(
         select(ExamResponse, Item.code)
         .join(ItemVersion, ItemVersion.id == ExamResponse.item_version_id)
@@ -70,4 +100,26 @@ def admin_attempt(session: Session, *, attempt_id: int) -> tuple:
         .where(ExamResponse.attempt_id == attempt_id)
         .order_by(ExamResponse.position)
     ).all()
-    return attempt, session.get(User, attempt.user_id), list(rows)
+    pending = None
+    if attempt.status == "open" and attempt.pending_item_id is not None:
+        pending = session.exec(
+            select(Item.code)
+            .join(ItemVersion, ItemVersion.item_id == Item.id)
+            .where(ItemVersion.id == attempt.pending_item_id)
+        ).one()
+    return AttemptLog(
+        attempt=attempt,
+        candidate=session.get(User, attempt.user_id),
+        pool_size=len(pool),
+        pool_pretest=sum(1 for p in pool.values() if p["pretest"]),
+        responses=[
+            LoggedResponse(
+                response=r,
+                code=code,
+                domain=str(pool[r.item_version_id]["domain"]),
+                pretest=bool(pool[r.item_version_id]["pretest"]),
+            )
+            for r, code in rows
+        ],
+        pending_code=pending,
+    )

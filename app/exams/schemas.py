@@ -126,3 +126,64 @@ class AccommodationOut(BaseModel):
     id: int
     user_id: int
     time_factor: float
+
+
+class WaiverWithdrawIn(BaseModel):
+    user_id: int = Field(ge=1, le=2**31 - 1)
+    track: str = Field(max_length=8)
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class AccommodationWithdrawIn(BaseModel):
+    user_id: int = Field(ge=1, le=2**31 - 1)
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class WithdrawnOut(BaseModel):
+    id: int
+    user_id: int
+    withdrawn_at: datetime
+    withdraw_reason: str
+
+
+class AdminAttemptOut(BaseModel):
+    """An attempt as administrators see it, without its response log."""
+
+    id: int
+    user_id: int
+    email: str
+    track: str
+    status: str
+    answered: int
+    started_at: datetime
+    deadline_at: datetime
+    time_factor: float
+    finished_at: datetime | None
+    end_reason: str | None
+    passed: bool | None
+    scaled_score: int | None
+    url: str
+
+
+class LoggedResponseOut(BaseModel):
+    position: int
+    item_code: str
+    item_version_id: int
+    domain: str
+    pretest: bool
+    answer: list[str]
+    correct: bool
+    presented_at: datetime
+    answered_at: datetime
+
+
+class AttemptLogOut(AdminAttemptOut):
+    """An attempt with its frozen pool's size, its estimate and its whole response log."""
+
+    track_version: int | None
+    pool_size: int
+    pool_pretest: int
+    theta: float | None
+    se: float | None
+    pending_item_code: str | None
+    responses: list[LoggedResponseOut]

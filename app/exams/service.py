@@ -35,7 +35,8 @@ EXPIRED = closing.EXPIRED
 OnExamPassed = closing.OnExamPassed
 _no_op = closing.no_op
 expire_overdue = closing.expire_overdue  # the sweep (app/cli.py run_sweep)
-admin_attempt = results.admin_attempt  # read by the credentials layer's on_exam_passed
+admin_attempt = results.admin_attempt
+attempt_by_id = results.attempt_by_id  # read by the credentials layer's on_exam_passed
 admin_attempts = results.admin_attempts
 domain_results = results.domain_results
 

@@ -8,6 +8,7 @@ from sqlmodel import select
 from app.accounts.models import ApiToken
 from app.core.clock import as_utc
 from app.exams import engine_bridge as bridge
+from app.exams import service as exams
 from app.exams.models import Accommodation, ExamAttempt, ExamWaiver
 from app.itembank.models import Item, ItemVersion
 from tests.factories import exams as fx
@@ -313,6 +314,7 @@ def test_admin_grants_waiver_and_accommodation_and_reads_logs(client, session, c
     admin, candidate = fx.make_admin(session), make_user(session)
     attempt = fx.start(session, candidate, clock)
     fx.answer(session, candidate, clock, attempt.id, correct=True)
+    exams.present(session=session, user=candidate, attempt_id=attempt.id, now=clock())
     sign_in(client, admin)
     token = csrf(client)
     r = client.post(
@@ -338,6 +340,11 @@ def test_admin_grants_waiver_and_accommodation_and_reads_logs(client, session, c
     assert acc.time_factor == 1.25
     log = client.get(f"/admin/exams/attempts/{attempt.id}")
     assert log.status_code == 200 and "Response log" in log.text and "CAWM-" in log.text
+    pool = bridge.pool_items(session, attempt.id)
+    pretest = sum(1 for p in pool if p["pretest"])
+    assert f"pool snapshot of {len(pool)} items, {pretest} of them pretest" in log.text
+    assert "Pending: question 2, item CAWM-" in log.text
+    assert client.get("/admin/exams?status=nonsense").status_code == 422
     r = client.post(
         "/admin/exams/waivers/withdraw",
         data={"user_id": candidate.id, "track": "WMP", "reason": "error", "csrf_token": token},
@@ -350,6 +357,55 @@ def test_admin_grants_waiver_and_accommodation_and_reads_logs(client, session, c
     sign_in(client, candidate)
     assert client.get("/admin/exams").status_code == 403
     assert client.get(f"/admin/exams/attempts/{attempt.id}").status_code == 403
+
+
+def test_admin_api_lists_attempts_reads_logs_and_withdraws(client, session, clock):
+    admin, candidate = fx.make_admin(session), make_user(session)
+    attempt = fx.start(session, candidate, clock)
+    fx.run_to_end(session, candidate, clock, attempt.id, p_correct=0.6, seed=11)
+    running = fx.start(session, make_user(session), clock, track="CAWM")
+    bearer = {"Authorization": f"Bearer {make_token(session, admin)}"}
+
+    listed = client.get("/api/v1/admin/exams/attempts", headers=bearer).json()
+    assert {a["id"] for a in listed} >= {attempt.id, running.id}
+    only_open = client.get("/api/v1/admin/exams/attempts?status=open", headers=bearer).json()
+    assert [a["id"] for a in only_open] == [running.id]
+    assert client.get("/api/v1/admin/exams/attempts?status=x", headers=bearer).status_code == 422
+
+    log = client.get(f"/api/v1/admin/exams/attempts/{attempt.id}", headers=bearer).json()
+    session.expire_all()
+    row = session.get(ExamAttempt, attempt.id)
+    pool = {p["id"]: p for p in bridge.pool_items(session, attempt.id)}
+    assert log["status"] == "finished" and log["scaled_score"] == row.scaled_score
+    assert log["theta"] == row.result["theta"] and log["pool_size"] == len(pool)
+    assert [r["position"] for r in log["responses"]] == list(range(1, row.step + 1))
+    assert all(r["pretest"] == pool[r["item_version_id"]]["pretest"] for r in log["responses"])
+    assert sum(r["pretest"] for r in log["responses"]) == row.result["n_pretest"]
+    assert log["pending_item_code"] is None
+    live = client.get(f"/api/v1/admin/exams/attempts/{running.id}", headers=bearer).json()
+    assert live["pending_item_code"].startswith("CAWM-") and live["responses"] == []
+    missing = client.get("/api/v1/admin/exams/attempts/999999", headers=bearer)
+    assert missing.status_code == 404
+
+    grant = {"user_id": candidate.id, "track": "WMP", "reason": "long PMO career"}
+    assert client.post("/api/v1/admin/exams/waivers", headers=bearer, json=grant).status_code == 201
+    gone = {"user_id": candidate.id, "track": "WMP", "reason": "granted in error"}
+    r = client.post("/api/v1/admin/exams/waivers/withdraw", headers=bearer, json=gone)
+    assert r.status_code == 200 and r.json()["withdraw_reason"] == "granted in error"
+    again = client.post("/api/v1/admin/exams/waivers/withdraw", headers=bearer, json=gone)
+    assert again.status_code == 404
+    extra = {"user_id": candidate.id, "time_factor": 1.5, "reason": "medical"}
+    ok = client.post("/api/v1/admin/exams/accommodations", headers=bearer, json=extra)
+    assert ok.status_code == 201
+    done = {"user_id": candidate.id, "reason": "no longer needed"}
+    r = client.post("/api/v1/admin/exams/accommodations/withdraw", headers=bearer, json=done)
+    assert r.status_code == 200 and r.json()["id"] == ok.json()["id"]
+    session.expire_all()
+    assert session.get(Accommodation, ok.json()["id"]).withdrawn_at is not None
+
+    own = {"Authorization": f"Bearer {make_token(session, candidate)}"}
+    assert client.get("/api/v1/admin/exams/attempts", headers=own).status_code == 403
+    assert client.get(f"/api/v1/admin/exams/attempts/{attempt.id}", headers=own).status_code == 403
 
 
 def test_openapi_documents_the_exam_api(client):

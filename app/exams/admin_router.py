@@ -188,20 +188,25 @@ def api_attempt_log(attempt_id: AttemptId, session: SessionDep):
     }
 
 
+def _by_admin(request: Request, admin, session) -> dict:
+    """The arguments every administrator's action in eligibility takes."""
+    return {"session": session, "actor": admin, "now": request.app.state.clock()}
+
+
 @api.post("/waivers", response_model=schemas.WaiverOut, status_code=201)
 def api_grant_waiver(
     request: Request, data: schemas.WaiverIn, admin: AdminUser, session: SessionDep
 ):
     """Waive a track's prerequisite for a user, with a reason."""
-    w = eligibility.grant_waiver(
-        session=session,
-        actor=admin,
-        user_id=data.user_id,
-        track=data.track,
-        reason=data.reason,
-        now=request.app.state.clock(),
-    )
-    return {"id": w.id, "user_id": w.user_id, "track": w.track, "granted_at": w.granted_at}
+    return eligibility.grant_waiver(**_by_admin(request, admin, session), **data.model_dump())
+
+
+@api.post("/waivers/withdraw", response_model=schemas.WithdrawnOut)
+def api_withdraw_waiver(
+    request: Request, data: schemas.WaiverIn, admin: AdminUser, session: SessionDep
+):
+    """Withdraw a user's active waiver for a track, with a reason (404 if there is none)."""
+    return eligibility.withdraw_waiver(**_by_admin(request, admin, session), **data.model_dump())
 
 
 @api.post("/accommodations", response_model=schemas.AccommodationOut, status_code=201)
@@ -209,32 +214,12 @@ def api_grant_accommodation(
     request: Request, data: schemas.AccommodationIn, admin: AdminUser, session: SessionDep
 ):
     """Grant a user extra time on every later exam attempt, with a reason."""
-    a = eligibility.grant_accommodation(
-        session=session,
-        actor=admin,
+    return eligibility.grant_accommodation(
+        **_by_admin(request, admin, session),
         user_id=data.user_id,
         factor=data.time_factor,
         reason=data.reason,
-        now=request.app.state.clock(),
     )
-    return {"id": a.id, "user_id": a.user_id, "time_factor": a.time_factor}
-
-
-@api.post("/waivers/withdraw", response_model=schemas.WithdrawnOut)
-def api_withdraw_waiver(
-    request: Request, data: schemas.WaiverWithdrawIn, admin: AdminUser, session: SessionDep
-):
-    """Withdraw a user's active waiver for a track, with a reason (404 if there is none)."""
-    w = eligibility.withdraw_waiver(
-        session=session,
-        actor=admin,
-        user_id=data.user_id,
-        track=data.track,
-        reason=data.reason,
-        now=request.app.state.clock(),
-    )
-    return {"id": w.id, "user_id": w.user_id, "withdrawn_at": w.withdrawn_at,
-            "withdraw_reason": w.withdraw_reason}  # fmt: skip
 
 
 @api.post("/accommodations/withdraw", response_model=schemas.WithdrawnOut)
@@ -243,12 +228,6 @@ def api_withdraw_accommodation(
 ):
     """Withdraw a user's accommodation for later attempts, with a reason (404 if there is none).
     Attempts already started keep the time they were given."""
-    a = eligibility.withdraw_accommodation(
-        session=session,
-        actor=admin,
-        user_id=data.user_id,
-        reason=data.reason,
-        now=request.app.state.clock(),
+    return eligibility.withdraw_accommodation(
+        **_by_admin(request, admin, session), **data.model_dump()
     )
-    return {"id": a.id, "user_id": a.user_id, "withdrawn_at": a.withdrawn_at,
-            "withdraw_reason": a.withdraw_reason}  # fmt: skip

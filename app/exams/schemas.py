@@ -104,6 +104,8 @@ class HistoryOut(BaseModel):
 
 
 class WaiverIn(BaseModel):
+    """Grant or withdraw a waiver of a track's prerequisite."""
+
     user_id: int = Field(ge=1, le=2**31 - 1)
     track: str = Field(max_length=8)
     reason: str = Field(min_length=3, max_length=500)
@@ -126,12 +128,6 @@ class AccommodationOut(BaseModel):
     id: int
     user_id: int
     time_factor: float
-
-
-class WaiverWithdrawIn(BaseModel):
-    user_id: int = Field(ge=1, le=2**31 - 1)
-    track: str = Field(max_length=8)
-    reason: str = Field(min_length=3, max_length=500)
 
 
 class AccommodationWithdrawIn(BaseModel):

@@ -121,9 +121,16 @@ def pool_items(session: Session, attempt_id: int) -> list[dict]:
     )
 
 
+# Equal policies, one object: the engine memoises its per-(pool, policy) arrays by the
+# policy's identity (at most 32 per pool), so one CatPolicy per attempt rebuilt them for every
+# attempt, and with more than 32 attempts under way evicted each other's.
+_POLICIES: LRU[engine.CatPolicy, engine.CatPolicy] = LRU(64)
+
+
 def cat_policy(policy: dict) -> engine.CatPolicy:
+    """The engine's policy for a frozen exam policy; attempts under equal policies share it."""
     exam = policy["exam"]
-    return engine.CatPolicy(
+    built = engine.CatPolicy(
         min_items=exam["min_items"],
         max_items=exam["max_items"],
         cut_theta=exam["cut_theta"],
@@ -132,6 +139,7 @@ def cat_policy(policy: dict) -> engine.CatPolicy:
         ci_level=policy["engine"]["ci_level"],
         pretest_count=exam["pretest_items"],
     )
+    return _POLICIES.get(built) or _POLICIES.put(built, built)
 
 
 def item_pool(pool: list[dict]) -> engine.ItemPool:
@@ -175,6 +183,17 @@ def frozen_parts(session: Session, attempt_id: int) -> tuple[engine.CatPolicy, e
         parts = (cat_policy(row.policy), _item_pool_by_id(session, row.pool_id))
         _FROZEN.put(key, parts)
     return parts
+
+
+def remember_frozen(
+    session: Session, attempt_id: int, pool_id: int, policy: engine.CatPolicy, pool: engine.ItemPool
+) -> None:
+    """Cache what a start has just frozen and committed, so that the attempt's first answer
+    in this process does not read and rebuild it. The stored pool is committed now, so its
+    engine value may be shared from here on (frozen_pool could not share a new one yet)."""
+    scope = db.cache_scope(session)
+    shared = _ITEM_POOLS.get((scope, pool_id)) or _ITEM_POOLS.put((scope, pool_id), pool)
+    _FROZEN.put((scope, attempt_id), (policy, shared))
 
 
 def thaw(session: Session, attempt_id: int, state: dict | engine.AttemptState) -> Frozen:

@@ -191,7 +191,9 @@ def start_attempt(
     )
     if first is not None:
         itembank.mark_delivered(session, int(first), now)
+    attempt_id = attempt.id
     session.commit()
+    bridge.remember_frozen(session, attempt_id, pool_id, cat_policy, item_pool)
     if first is not None:
         itembank.marked_committed(session, int(first))
     return attempt

@@ -349,3 +349,20 @@ def test_an_attempt_moved_on_elsewhere_is_never_answered_from_this_process_memor
         rows = exams.responses_of(s, attempt.id)
         row = s.get(ExamAttempt, attempt.id)
     assert [r.position for r in rows] == [1, 2, 3] and row.status == "expired" and row.step == 3
+
+
+def test_attempts_under_one_policy_share_the_engine_arrays(session, clock):
+    """Equal frozen policies give one CatPolicy object, so the engine builds its per-(pool,
+    policy) arrays once for all of them (it memoises by policy identity, 32 per pool); a
+    start leaves its frozen parts cached for the first answer."""
+    users = [make_user(session) for _ in range(40)]
+    attempts = [fx.start(session, u, clock) for u in users]
+    parts = [bridge.frozen_parts(session, a.id) for a in attempts]
+    assert len({id(policy) for policy, _ in parts}) == 1
+    assert len({id(pool) for _, pool in parts}) == 1
+    for user, attempt in zip(users, attempts, strict=True):
+        fx.answer(session, user, clock, attempt.id, correct=True)
+    pool = parts[0][1]
+    assert len(pool._cache["policy"]) == 1
+    row = session.get(ExamAttempt, attempts[0].id)
+    assert bridge.cat_policy(row.policy) is parts[0][0]

@@ -116,10 +116,10 @@ def admin_attempt(session: Session, *, attempt_id: int) -> AttemptLog:
             LoggedResponse(
                 response=r,
                 code=code,
-                domain=str(pool[r.item_version_id]["domain"]),
-                pretest=bool(pool[r.item_version_id]["pretest"]),
+                domain=str(pool.get(r.item_version_id, {}).get("domain", "?")),
+                pretest=bool(pool.get(r.item_version_id, {}).get("pretest", False)),
             )
-            for r, code in rows
+            for r, code in rows  # every delivered item is in the pool; a log never fails to show
         ],
         pending_code=pending,
     )

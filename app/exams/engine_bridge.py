@@ -121,16 +121,9 @@ def pool_items(session: Session, attempt_id: int) -> list[dict]:
     )
 
 
-# Equal policies, one object: the engine memoises its per-(pool, policy) arrays by the
-# policy's identity (at most 32 per pool), so one CatPolicy per attempt rebuilt them for every
-# attempt, and with more than 32 attempts under way evicted each other's.
-_POLICIES: LRU[engine.CatPolicy, engine.CatPolicy] = LRU(64)
-
-
 def cat_policy(policy: dict) -> engine.CatPolicy:
-    """The engine's policy for a frozen exam policy; attempts under equal policies share it."""
     exam = policy["exam"]
-    built = engine.CatPolicy(
+    return engine.CatPolicy(
         min_items=exam["min_items"],
         max_items=exam["max_items"],
         cut_theta=exam["cut_theta"],
@@ -139,7 +132,6 @@ def cat_policy(policy: dict) -> engine.CatPolicy:
         ci_level=policy["engine"]["ci_level"],
         pretest_count=exam["pretest_items"],
     )
-    return _POLICIES.get(built) or _POLICIES.put(built, built)
 
 
 def item_pool(pool: list[dict]) -> engine.ItemPool:

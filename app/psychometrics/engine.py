@@ -70,9 +70,9 @@ class _Prepared:
 
 
 def _prepare(pool: ItemPool, policy: CatPolicy) -> _Prepared:
-    """The per (pool, policy) arrays, memoised on the pool by policy identity (the entry
-    keeps the policy alive, so its id cannot be reused while cached); at most 32 policies."""
-    return pool.memo("policy", id(policy), lambda: (policy, _build_prepared(pool, policy)), 32)[1]
+    """The per (pool, policy) arrays, memoised on the pool by the policy's value (equal
+    policies share them, however many objects a caller builds); at most 32 policies."""
+    return pool.memo("policy", policy, lambda: _build_prepared(pool, policy), 32)
 
 
 def _build_prepared(pool: ItemPool, policy: CatPolicy) -> _Prepared:

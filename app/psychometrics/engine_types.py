@@ -150,6 +150,11 @@ class CatPolicy:
         bounds = (-self.grid_bound, self.grid_bound)
         grid = estimation.make_grid(self.grid_points, bounds, self.prior_mean, self.prior_sd)
         object.__setattr__(self, "_grid", grid)  # derived, not a field: eq/hash/replace ignore it
+        # Hashed once: a policy keys the engine's per-pool memo on every step.
+        object.__setattr__(self, "_hash", hash(tuple(getattr(self, f.name) for f in fields(self))))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def to_dict(self) -> dict:
         """JSON types only (pairs become lists), for freezing the policy on an attempt."""

@@ -172,11 +172,27 @@ def test_blueprint_limits_hold_in_every_attempt(bank300, rng):
 
 def test_pool_memo_stays_bounded(pool_with_pretest):
     for k in range(100):
-        policy = CatPolicy(min_items=5, max_items=10, sh_exposure={"OP-000": 0.5})
+        exposure = {"OP-000": 0.5}
+        policy = CatPolicy(min_items=5, max_items=10, cut_theta=k / 100, sh_exposure=exposure)
         state = engine.start_attempt(policy, pool_with_pretest, k)
         engine.select_next(state, policy, pool_with_pretest)
     assert len(pool_with_pretest._cache["policy"]) == 32
     assert len(pool_with_pretest._cache["sh_u"]) == 100
+
+
+def test_equal_policies_share_the_pool_memo():
+    """The per-(pool, policy) arrays are keyed by the policy's value: a caller that builds a new
+    but equal policy for every attempt (the exam service does) builds them once."""
+    ids = [f"I{i}" for i in range(40)]
+    pool = engine.ItemPool.from_lists(
+        ids, [1.0] * 40, np.linspace(-2, 2, 40), [0.0] * 40, ["A", "B"] * 20
+    )
+    for k in range(40):
+        policy = CatPolicy(min_items=5, max_items=10, blueprint={"A": 0.5, "B": 0.5})
+        engine.select_next(engine.start_attempt(policy, pool, k), policy, pool)
+    assert len(pool._cache["policy"]) == 1
+    other = CatPolicy(min_items=5, max_items=11, blueprint={"A": 0.5, "B": 0.5})
+    assert hash(other) != hash(policy) and other != policy
 
 
 def test_pool_memo_is_safe_under_concurrent_threads(bank300):

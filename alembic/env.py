@@ -5,7 +5,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401  (registers every table on the metadata)
 from alembic import context
 from app.core.config import get_settings
-from app.core.db import make_engine
+from app.core.db import include_object, make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -29,6 +29,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=True,
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

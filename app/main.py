@@ -8,27 +8,39 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
 
+from app import wiring
+from app.accounts import deps as account_deps
 from app.accounts import router as accounts_router
 from app.admin import router as admin_router
-from app.core import mail
+from app.admin import webhooks as admin_webhooks
+from app.appeals import router as appeals_router
 from app.core.clock import Clock, utcnow
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
 from app.core.lane import Lane
+from app.core.ratelimit import RateLimit
 from app.courses import router as courses_router
 from app.credentials import router as credentials_router
-from app.credentials import service as credentials
+from app.credentials import verify_router
 from app.exams import admin_router as exams_admin_router
+from app.exams import api_router as exams_api
 from app.exams import router as exams_router
+from app.itembank import qti_router, workbench, workbench_api
 from app.itembank import router as itembank_router
 from app.portal import router as portal_router
+from app.psychops import calibration_router
+from app.psychops import item_router as psychops_items
+from app.psychops import router as psychops_router
+from app.reports import router as reports_router
+from app.standards import router as standards_router
 from app.web import errors
-from app.web.middleware import BodyLimit, ConcurrencyLimit, SecurityHeaders
+from app.web.middleware import Arrival, BodyLimit, ConcurrencyLimit, HeadAsGet, SecurityHeaders
 from app.web.templating import STATIC_DIR
 
 log = logging.getLogger("wmi")
@@ -39,10 +51,14 @@ DOCS_ASSETS = Path(importlib.util.find_spec("fastapi_offline").origin).parent / 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Start: move what start-up built out of the garbage collector's way. Stop: the lane."""
+    """Start: move what start-up built out of the garbage collector's way, start the job
+    runner. Stop: the runner, the lane."""
     gc.collect()
     gc.freeze()
+    if app.state.settings.job_threads:
+        app.state.jobs.start(app.state.settings.job_threads)
     yield
+    app.state.jobs.stop()
     app.state.lane.close()
 
 
@@ -62,6 +78,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         responses=errors.API_ERRORS,
     )
     app.state.settings = settings
+    app.state.verify_limit = RateLimit(settings.verify_rate_per_minute, 60)
     app.state.clock = clock
     app.state.engine = make_engine(
         settings.database_url,
@@ -69,23 +86,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         max_overflow=settings.db_max_overflow,
     )
     app.state.lane = Lane(app.state.engine, threads=settings.lane_threads)
+    app.state.jobs = wiring.job_runner(app.state.engine, settings, clock)
 
-    def deliver_mail() -> None:
-        try:
-            with Session(app.state.engine) as session:
-                mail.deliver_pending(session, settings, now=clock())
-        except Exception:  # delivery is retried by the sweep; never fail the request
-            log.exception("mail delivery failed")
+    def identify(request) -> None:
+        """Who is signed in, for pages no route rendered (404s): the error page's menu."""
+        with Session(app.state.engine) as session:
+            account_deps.get_optional_user(request, session)
 
-    app.state.deliver_mail = deliver_mail
-    # Ports the credentials layer replaces: the tracks a user holds an active certificate
-    # in, and what happens after a passing exam result is committed.
-    app.state.certified_tracks = lambda session, user_id: credentials.certified_tracks(
-        session, user_id, now=clock()
-    )
-    app.state.on_exam_passed = lambda session, attempt_id, **passed: credentials.on_exam_passed(
-        session, attempt_id, settings=settings, now=clock(), **passed
-    )
+    app.state.identify = identify
+    app.state.ports = wiring.ports(settings, clock, app.state.jobs)  # what exams needs
 
     app.add_middleware(
         SessionMiddleware,
@@ -95,9 +104,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         same_site="lax",
         https_only=bool(settings.cookie_secure),
     )
-    app.add_middleware(SecurityHeaders, hsts=bool(settings.cookie_secure))
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # inside: its 413 ...
+    app.add_middleware(SecurityHeaders, hsts=bool(settings.cookie_secure))  # ... gets these
     app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(Arrival, clock=clock)  # outermost: before any wait
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/api/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
@@ -113,6 +124,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
             swagger_favicon_url="/api/docs-assets/favicon.png",
         )
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        """The site's icon (drawn for the project, SVG)."""
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+
     @app.get("/api/v1/ping", tags=["health"])
     def ping() -> dict:
         """A bare endpoint (no database): the baseline the benchmarks compare against."""
@@ -127,8 +143,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
 
     # FastAPI matches routes in the order they were added: the exam API, whose answer route is
     # the busiest of all (one request per question per candidate), goes first.
-    app.include_router(exams_router.loop)
-    app.include_router(exams_router.api)
+    app.include_router(exams_api.loop)
+    app.include_router(exams_api.api)
     for module in (
         accounts_router,
         courses_router,
@@ -144,4 +160,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
             app.include_router(module.api)
     app.include_router(credentials_router.admin_web)
     app.include_router(credentials_router.admin_api)
+    for router in (
+        *standards_router.routers,
+        *appeals_router.routers,
+        *reports_router.routers,
+        *admin_webhooks.routers,
+        *psychops_router.routers,
+        *calibration_router.routers,
+        *psychops_items.routers,
+        *verify_router.routers,
+        *qti_router.routers,
+        workbench.web,
+        workbench_api.api,
+    ):
+        app.include_router(router)
     return app

@@ -51,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 from app.core.clock import utcnow  # noqa: E402
 from app.core.db import make_engine  # noqa: E402
 from app.core.security import new_token, token_digest  # noqa: E402
+from app.exams.agreement import VERSION as AGREEMENT  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 
@@ -206,7 +207,9 @@ class Client:
 
     async def start(self, token: str) -> tuple[int, dict]:
         headers = {"Authorization": f"Bearer {token}"}
-        async with self.http.post("/api/v1/exams/CAWM/attempts", headers=headers) as r:
+        async with self.http.post(
+            "/api/v1/exams/CAWM/attempts", headers=headers, json={"agreement": AGREEMENT}
+        ) as r:
             return r.status, await r.json()
 
     async def answer(self, token: str, attempt: dict, rng: random.Random) -> tuple[int, dict]:

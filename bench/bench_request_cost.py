@@ -41,6 +41,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_exam_throughput as throughput  # noqa: E402
 
+from app.exams.agreement import VERSION as AGREEMENT  # noqa: E402
+
 
 def valgrind_server(url: str, var: Path) -> tuple[subprocess.Popen, str]:
     """The application under callgrind (instrumentation off until asked), on a migrated and
@@ -125,7 +127,7 @@ def start_in_browser(base: str, email: str) -> tuple[httpx.Cookies, str]:
         data = {"email": email, "password": PASSWORD, "csrf_token": csrf_of(b.get("/signin").text)}
         assert b.post("/signin", data=data).status_code == 303
         token = csrf_of(b.get("/exams/CAWM").text)
-        r = b.post("/exams/CAWM/start", data={"csrf_token": token})
+        r = b.post("/exams/CAWM/start", data={"csrf_token": token, "agreement": AGREEMENT})
         assert r.status_code == 303, r.text[:300]
         return b.cookies, r.headers["location"]
 
@@ -164,7 +166,9 @@ def main() -> None:
         with httpx.Client(base_url=base, timeout=60) as http:
             for token in tokens:
                 r = http.post(
-                    "/api/v1/exams/CAWM/attempts", headers={"Authorization": f"Bearer {token}"}
+                    "/api/v1/exams/CAWM/attempts",
+                    headers={"Authorization": f"Bearer {token}"},
+                    json={"agreement": AGREEMENT},
                 )
                 r.raise_for_status()
                 attempts.append((token, r.json()))

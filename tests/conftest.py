@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlmodel import Session
 
 from app.core.config import Settings
 from app.core.db import migrate
+from app.itembank.pools import DERIVE_EXPOSURE
 from app.main import create_app
 
 PG_ADMIN_DSN = os.environ.get("WMI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -49,6 +51,7 @@ def pg_available() -> bool:
 
 def _build_template(settings: Settings) -> None:
     """Migrate, then load the real content and item banks (as `wmi serve` does)."""
+    from app import wiring
     from app.core.db import make_engine
     from app.courses import service as courses
     from app.itembank import service as itembank
@@ -58,6 +61,11 @@ def _build_template(settings: Settings) -> None:
     with Session(engine) as session:
         courses.load_content(session=session, root=settings.content_dir, now=FakeClock()())
         itembank.load_banks(session=session, root=settings.banks_dir, now=FakeClock()())
+    # as `wmi serve` would next: derive each pool revision's exposure control (a small
+    # simulation in tests) and put it in force
+    wiring.job_runner(engine, settings, FakeClock()).drain(kinds=(DERIVE_EXPOSURE,))
+    with engine.begin() as conn:  # tests of the job table start from an empty one
+        conn.execute(text("DELETE FROM job WHERE kind = :k"), {"k": DERIVE_EXPOSURE})
     engine.dispose()
 
 
@@ -68,6 +76,11 @@ def _base_settings(tmp_dir, url: str) -> Settings:
         secret_key="test-secret-key-" + "x" * 32,
         base_url="http://testserver",
         environment="test",
+        job_threads=0,  # tests run jobs themselves: app.state.jobs.drain()
+        exposure_examinees=10,  # exposure control derived on a small simulation: a pool
+        exposure_iterations=1,  # revision's parameters, not their precision, are tested
+        exposure_check_examinees=10,
+        mail_log_secrets=True,  # reset links printed as in development (accounts.mailed_token)
     )
 
 

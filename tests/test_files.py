@@ -9,6 +9,7 @@ from app.core.config import ROOT
 from app.courses import checks as content_checks
 from app.courses import files as content_files
 from app.itembank import checks as bank_checks
+from app.itembank import files as bank_files
 
 FACTS = ROOT.parent / "shared" / "wmbok" / "FACTS.md"
 
@@ -80,3 +81,37 @@ def test_content_checker_catches_short_and_duplicate_lessons(tmp_path):
     problems, _ = content_checks.run_checks(tmp_path / "c")
     joined = "\n".join(problems)
     assert "near-duplicate" in joined and "length:" in joined and "does not resolve" in joined
+
+
+def test_every_item_names_a_fact_of_the_catalogue(tmp_path):
+    """A missing or unknown `fact` is a schema problem naming the file and the item; so is a
+    catalogue entry that would let an [INFERRED] or [GAP] idea be examined."""
+    import shutil
+
+    shutil.copytree(ROOT / "question_banks", tmp_path / "qb")
+    path = tmp_path / "qb" / "WMP" / "practice" / "1.yaml"
+    text = path.read_text()
+    ids = re.findall(r"id: (WMP-1-\d+)", text)
+    text = re.sub(r"\n  fact: [^\n]+", "", text, count=1)
+    text = re.sub(r"\n  fact: [^\n]+", "\n  fact: no.such-idea", text, count=1)
+    path.write_text(text)
+    problems, _ = bank_checks.run_checks(tmp_path / "qb", ROOT / "content")
+    joined = "\n".join(problems)
+    assert f"{path}: {ids[0]}: schema: fact: Field required" in joined
+    assert f"{path}: {ids[1]}: schema: fact: Value error, fact 'no.such-idea' is not in" in joined
+    catalogue = tmp_path / "qb" / "facts.yaml"
+    inferred = "  tag: INFERRED\n  exam: false"
+    catalogue.write_text(
+        catalogue.read_text().replace(inferred, "  tag: INFERRED\n  exam: true", 1)
+    )
+    problems, _ = bank_checks.run_checks(tmp_path / "qb", ROOT / "content")
+    assert any("facts.yaml: schema: facts." in p and "cannot be examinable" in p for p in problems)
+
+
+def test_the_catalogue_is_read_and_sound():
+    errors: list[str] = []
+    facts = bank_files.read_facts(ROOT / "question_banks", errors)
+    assert errors == [] and facts
+    assert all(f.exam is False for f in facts.values() if f.tag in ("INFERRED", "GAP"))
+    used = {b.item.fact for b in bank_files.read_banks(ROOT / "question_banks").items}
+    assert used <= set(facts)

@@ -6,7 +6,7 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
 from alembic import command
-from app.core.db import alembic_config, make_engine
+from app.core.db import alembic_config, include_object, make_engine
 
 
 def test_round_trip_and_no_drift(database_url):
@@ -17,7 +17,8 @@ def test_round_trip_and_no_drift(database_url):
     command.upgrade(cfg, "head")
     engine = make_engine(database_url)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": include_object}
+        context = MigrationContext.configure(conn, opts=opts)
         diff = compare_metadata(context, SQLModel.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"

@@ -1,4 +1,5 @@
-"""Every route against every role: anonymous, learner, author, administrator.
+"""Every route against every role: anonymous, learner, author, administrator. Every answer of
+a route that needs a signed-in user (given, refused or redirected) says `Cache-Control: no-store`.
 
 What a route requires is read from its dependencies (the code), and the test checks that the
 running application enforces it; a policy check also pins every /admin route to administrators.
@@ -12,8 +13,8 @@ from app.accounts.deps import (
     get_current_user,
     require_admin,
     require_author,
-    signed_in_api_in_route,
-    signed_in_in_route,
+    require_panelist,
+    signed_in,
 )
 from tests.factories.accounts import csrf, make_token, make_user, sign_in
 from tests.routes import api_routes
@@ -21,12 +22,20 @@ from tests.routes import api_routes
 REQUIREMENT = {
     require_admin: "admin",
     require_author: "author",
+    require_panelist: "panelist",
     get_current_user: "user",
-    signed_in_in_route: "user",  # the route signs its caller in itself (as_caller)
-    signed_in_api_in_route: "user",  # the same, with the API's CSRF rule
+    signed_in: "user",  # the route signs its caller in itself, in the exam lane (in_lane)
 }
-RANK = {"anonymous": 0, "learner": 1, "author": 2, "admin": 3}
+RANK = {"anonymous": 0, "learner": 1, "panelist": 1, "author": 2, "admin": 3}
 NEEDS = {"public": 0, "user": 1, "author": 2, "admin": 3}
+
+
+def allows(role: str, need: str) -> bool:
+    """Roles rank learner < author < admin; the panelist role opens the panel's pages and
+    nothing else (not even to administrators, who run studies but never rate in them)."""
+    if need == "panelist":
+        return role == "panelist"
+    return RANK[role] >= NEEDS[need]
 
 
 def requirement(dependant) -> str:
@@ -35,7 +44,7 @@ def requirement(dependant) -> str:
     while stack:
         dep = stack.pop()
         need = REQUIREMENT.get(dep.call)
-        if need and NEEDS[need] > NEEDS[found]:
+        if need == "panelist" or (need and found != "panelist" and NEEDS[need] > NEEDS[found]):
             found = need
         stack.extend(dep.dependencies)
     return found
@@ -52,9 +61,9 @@ def test_admin_routes_are_pinned_to_administrators(app):
             assert requirement(dependant) == "admin", f"{method} {path} is not admin-only"
 
 
-@pytest.mark.parametrize("role", ["anonymous", "learner", "author", "admin"])
+@pytest.mark.parametrize("role", ["anonymous", "learner", "panelist", "author", "admin"])
 def test_every_route_enforces_its_role(app, client, session, role):
-    users = {r: make_user(session, role=r) for r in ("learner", "author", "admin")}
+    users = {r: make_user(session, role=r) for r in ("learner", "panelist", "author", "admin")}
     token = make_token(session, users[role]) if role != "anonymous" else None
     if role != "anonymous":
         sign_in(client, users[role])
@@ -77,9 +86,11 @@ def test_every_route_enforces_its_role(app, client, session, role):
             )
         else:
             response = client.request(method, path, data={"csrf_token": form_token})
-        allowed = RANK[role] >= NEEDS[need]
+        allowed = allows(role, need)
         label = f"{role} {method} {path} (needs {need}) -> {response.status_code}"
         assert response.status_code < 500, label
+        if need != "public":  # nothing personal is stored by a cache (issue 15, F-15)
+            assert response.headers.get("cache-control") == "no-store", label
         if allowed:
             assert response.status_code not in (401, 403), label
         elif role == "anonymous":

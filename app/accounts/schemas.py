@@ -1,9 +1,22 @@
 """What the pages and the API receive and return (never table rows that carry secrets)."""
 
+import re
+import unicodedata
 from datetime import datetime
+from functools import cache
 from typing import Annotated
+from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 
 from app.accounts.models import Role
 
@@ -12,9 +25,35 @@ from app.accounts.models import Role
 NAME_PATTERN = r"^[^\x00-\x09\x0b-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x09\x0b-\x1f\x7f]*$"
 LINE_PATTERN = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+NAME_MAX = 120  # what a certificate prints on one or two lines (the column allows 200)
+# Characters that reorder the text around them: a name holding one reads differently on a
+# certificate from what was typed (U+202E shows "AnnDoe" for "Ann\u202eeoD").
+DIRECTION_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def readable_name(name: str) -> str:
+    """A name fit for a certificate: no direction controls, at least one letter (so not made
+    of zero-width or other invisible characters only). Joiners inside words are kept."""
+    if DIRECTION_CONTROLS.search(name):
+        raise ValueError("must not contain text-direction control characters")
+    if not any(unicodedata.category(c).startswith("L") for c in name):
+        raise ValueError("must contain at least one letter")
+    return name
+
+
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN),
+    AfterValidator(readable_name),
+]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
 TokenName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=LINE_PATTERN)]
+
+
+@cache
+def time_zones() -> tuple[str, ...]:
+    """The IANA zone names a user may choose, sorted ("UTC" and "Europe/Paris" among them)."""
+    return tuple(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
 
 
 class SignUp(BaseModel):
@@ -41,6 +80,14 @@ class UserPublic(BaseModel):
 
 class ProfileUpdate(BaseModel):
     name: Name
+    time_zone: str = Field("UTC", max_length=64)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in time_zones():
+            raise ValueError("Choose your time zone from the list")
+        return value
 
 
 class PasswordChange(BaseModel):
@@ -68,5 +115,7 @@ class TokenCreated(TokenPublic):
 
 
 class UserAdminUpdate(BaseModel):
+    """`"is_active": 0` or `"false"` is refused (422), never read as false."""
+
     role: Role | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None

@@ -1,5 +1,6 @@
 """Settings: the one place that reads the environment (prefix WMI_)."""
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -25,20 +26,64 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     session_max_age_seconds: int = 60 * 60 * 12
     max_body_bytes: int = 1_000_000
-    login_max_failures: int = 5
-    login_window_seconds: int = 15 * 60
+    # a QTI package's limit, packed and unpacked (docs/QTI.md); uploads also obey max_body_bytes
+    qti_max_bytes: int = Field(default=20_000_000, ge=1_000)
+    # sign-in throttle (docs/SECURITY.md): per account and address, then growing delays
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=15 * 60, ge=60)
+    login_first_delay_seconds: int = Field(default=60, ge=1)
+    login_max_delay_seconds: int = Field(default=15 * 60, ge=1)
+    login_account_max_failures: int = Field(default=20, ge=1)  # from all addresses together
+    login_address_max_failures: int = Field(default=20, ge=1)  # against all accounts
+    known_device_days: int = Field(default=180, ge=1, le=3650)
+    # proxies whose X-Forwarded-For names the client (IP addresses or networks, comma-separated)
+    trusted_proxies: str = ""
     password_reset_ttl_seconds: int = 60 * 60
+    signup_confirm_ttl_seconds: int = Field(default=24 * 60 * 60, ge=60)  # a sign-up's link
+    # sign-ups and reset requests (each mails a link) per hour, whether or not an account exists
+    mail_requests_per_email_hour: int = Field(default=5, ge=1)  # to one e-mail address
+    mail_requests_per_client_hour: int = Field(default=20, ge=1)  # from one client address
     mail_from: str = "WMI Certify <no-reply@workmanagement.institute>"
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = True
+    # development only: print reset and invitation links with the mail when there is no SMTP
+    mail_log_secrets: bool = False
     sweep_interval_seconds: int = 30
+    # The audit chain's signed checkpoints (app/core/anchor.py): outside the database, ideally
+    # on storage its users cannot write. Default: var_dir/audit-checkpoints.jsonl.
+    audit_checkpoint_file: Path | None = None
     max_concurrent_requests: int = Field(default=24, ge=1, le=1000)
     db_pool_size: int = Field(default=20, ge=1, le=1000)
     db_max_overflow: int = Field(default=20, ge=0, le=1000)
     lane_threads: int = Field(default=0, ge=0, le=64)
+    job_threads: int = Field(default=1, ge=0, le=16)
+    job_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    appeal_window_days: int = Field(default=30, ge=1, le=365)  # from the result
+    item_flag_window_hours: int = Field(default=72, ge=1, le=24 * 30)  # from the result
+    angoff_min_panelists: int = Field(default=3, ge=1, le=50)  # a new study's default
+    # Exposure control derived per pool revision (app/exams/exposure.py): the target maximum
+    # share of candidates who see an item, simulated candidates per Sympson-Hetter iteration,
+    # iterations, candidates of the check run, the margin under the target the parameters aim
+    # at (a finite simulation's estimate overshoots by up to 0.02: docs/PSYCHOMETRICS.md 9),
+    # and the seed of the simulations.
+    exposure_target: float = Field(default=0.25, gt=0, le=1)
+    exposure_examinees: int = Field(default=1000, ge=10, le=100_000)
+    exposure_iterations: int = Field(default=8, ge=1, le=50)
+    exposure_check_examinees: int = Field(default=1000, ge=10, le=100_000)
+    exposure_margin: float = Field(default=0.02, ge=0, lt=0.5)  # aim K at target - margin
+    exposure_seed: int = Field(default=16, ge=0)
+    # Calibration runs (app/psychops/calibration_runs.py): an item with fewer responses keeps
+    # its provisional parameters; candidates simulated per revision on a run's review page.
+    calibration_min_responses: int = Field(default=200, ge=1, le=1_000_000)
+    calibration_review_examinees: int = Field(default=500, ge=10, le=100_000)
+    # Signed webhooks (app/core/webhooks.py, docs/INTEGRATIONS.md)
+    webhook_allow_private: bool = False  # private and loopback receivers (tests, one network)
+    webhook_max_tries: int = Field(default=8, ge=1, le=50)  # then the delivery is dead
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    verify_rate_per_minute: int = Field(default=60, ge=1, le=100_000)  # POST /credentials/verify
     environment: str = Field(default="development", pattern="^(development|test|production)$")
 
     @model_validator(mode="after")
@@ -49,6 +94,10 @@ class Settings(BaseSettings):
             self.cookie_secure = self.base_url.startswith("https://")
         if not self.lane_threads:
             self.lane_threads = 1 if self.is_sqlite else 4
+        try:
+            self.trusted_networks  # noqa: B018 - checked once, here, with a message
+        except ValueError as exc:
+            raise ValueError(f"WMI_TRUSTED_PROXIES: {exc}") from exc
         connections = self.db_pool_size + self.db_max_overflow - self.lane_threads
         if self.max_concurrent_requests > min(connections, THREADS):
             raise ValueError(
@@ -60,8 +109,18 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """WMI_TRUSTED_PROXIES as networks (a bare address is a network of one)."""
+        parts = [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def audit_checkpoints(self) -> Path:
+        return self.audit_checkpoint_file or self.var_dir / "audit-checkpoints.jsonl"
 
     def ensure_secret_key(self) -> str:
         """Return the secret key, generating one into var/secret_key on first run."""

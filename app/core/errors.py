@@ -1,5 +1,7 @@
 """Domain errors carry their HTTP status; one handler turns them into a page or JSON."""
 
+from typing import Any
+
 
 class AppError(Exception):
     """Base of every error a service raises on purpose."""
@@ -7,7 +9,7 @@ class AppError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, extra: dict | None = None) -> None:
+    def __init__(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.extra = extra or {}

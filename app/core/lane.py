@@ -11,7 +11,8 @@ request thread pool. Measured on the answer route (docs/BENCHMARKS.md), this doe
   PostgreSQL a few threads overlap the network round trips and the commits' WAL flushes.
 - One connection and one Session per lane thread, kept between requests: no pool checkout,
   reset and Session construction per request. Each job starts with a clean Session (closed
-  after the previous job: no transaction, no identity map); a connection that raised anything
+  after the previous job: no transaction, no identity map, nothing the job kept on it through
+  app.core.session_state); a connection that raised anything
   but an application error is thrown away, and one idle for longer than `idle_seconds` is
   handed back to the pool, whose pre-ping checks the next one (PostgreSQL restarts).
 
@@ -29,23 +30,25 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.core import prepared
+from app.core import db
 from app.core.errors import AppError
+from app.core.session_state import Holder, end_job
 
 T = TypeVar("T")
-_DEFERRED = "lane.deferred"
+FollowUp = Callable[[Session], None]
+_DEFERRED: Holder[list[FollowUp]] = Holder("lane.deferred")
 
 
-def defer(session: Session, fn: Callable[[Session], None]) -> bool:
+def defer(session: Session, fn: FollowUp) -> bool:
     """Run fn(session) after the current lane job, outside the lane; False outside a lane
     (the caller then runs it itself)."""
-    deferred = session.info.get(_DEFERRED)
+    deferred = _DEFERRED.get(session)
     if deferred is None:
         return False
     deferred.append(fn)
@@ -60,7 +63,7 @@ class _Held:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.session = Session(bind=connection, expire_on_commit=False)
-        prepared.attach(self.session, connection.connection.driver_connection, connection.dialect)
+        db.attach(self.session, connection.connection.driver_connection, connection.dialect)
         self.used_at = time.monotonic()
 
 
@@ -69,7 +72,7 @@ class Lane:
 
     def __init__(self, engine: Engine, *, threads: int, idle_seconds: float = 30.0) -> None:
         self.engine, self.threads, self.idle_seconds = engine, threads, idle_seconds
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []
         self._local = threading.local()
         self._held: list[_Held] = []
@@ -84,8 +87,8 @@ class Lane:
         if not self._workers:
             self._start()
         loop = asyncio.get_running_loop()
-        done = loop.create_future()
-        deferred: list[Callable[[Session], None]] = []
+        done: asyncio.Future[T] = loop.create_future()
+        deferred: list[FollowUp] = []
         self._queue.put((contextvars.copy_context(), work, deferred, loop, done))
         result = await done
         if deferred:
@@ -104,20 +107,19 @@ class Lane:
     def _serve(self) -> None:
         while (job := self._queue.get()) is not None:
             context, work, deferred, loop, done = job
+            outcome: tuple[Callable[[asyncio.Future[Any], Any], None], asyncio.Future[Any], Any]
             try:
-                result = context.run(self._job, work, deferred)
+                outcome = (_succeed, done, context.run(self._job, work, deferred))
             except BaseException as error:  # handed to the awaiting request
                 outcome = (_fail, done, error)
-            else:
-                outcome = (_succeed, done, result)
             with contextlib.suppress(RuntimeError):  # a closed loop (shutdown): nobody waits
                 loop.call_soon_threadsafe(*outcome)
         self._release(getattr(self._local, "held", None))
 
-    def _job(self, work: Callable[[Session], T], deferred: list) -> T:
+    def _job(self, work: Callable[[Session], T], deferred: list[FollowUp]) -> T:
         held = self._checkout()
         session = held.session
-        session.info[_DEFERRED] = deferred
+        _DEFERRED.set(session, deferred)
         try:
             return work(session)
         except AppError:
@@ -126,11 +128,11 @@ class Lane:
             self._discard(held)
             raise
         finally:
-            session.info.pop(_DEFERRED, None)
+            end_job(session)  # nothing the job kept on the Session reaches the next job
             if getattr(self._local, "held", None) is held:
                 if session.get_transaction() is not None or session.identity_map or session.new:
                     session.close()  # ends its transaction; empties the identity map
-                prepared.end(session)  # and what ran outside it (nothing is left, normally)
+                db.end(session)  # and what ran outside it (nothing is left, normally)
                 held.used_at = time.monotonic()
 
     def _checkout(self) -> _Held:
@@ -157,7 +159,7 @@ class Lane:
         except Exception:  # a broken connection: the pool replaces it
             held.connection.invalidate()
 
-    def _follow_up(self, deferred: list[Callable[[Session], None]]) -> None:
+    def _follow_up(self, deferred: list[FollowUp]) -> None:
         with Session(self.engine, expire_on_commit=False) as session:
             for fn in deferred:
                 fn(session)
@@ -172,11 +174,11 @@ class Lane:
             worker.join()
 
 
-def _succeed(done: asyncio.Future, result) -> None:
+def _succeed(done: asyncio.Future[Any], result: Any) -> None:
     if not done.cancelled():
         done.set_result(result)
 
 
-def _fail(done: asyncio.Future, error: BaseException) -> None:
+def _fail(done: asyncio.Future[Any], error: BaseException) -> None:
     if not done.cancelled():
         done.set_exception(error)

@@ -1,7 +1,9 @@
-"""Tables owned by the core: the audit log and the mail outbox."""
+"""Tables owned by the core: the audit log, the mail outbox and background jobs."""
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 
@@ -45,3 +47,54 @@ class OutboxMessage(SQLModel, table=True):
     status: str = Field(default="pending", max_length=20, index=True)
     sent_at: datetime | None = None
     error: str = Field(default="", max_length=500)
+    # a reset or invitation link, sealed with a key derived from WMI_SECRET_KEY, erased once
+    # the message is sent; the body holds mail.WITHHELD in its place (issue 15, F-06)
+    sealed: str | None = None
+
+
+class Job(SQLModel, table=True):
+    """A unit of background work (app.core.jobs): enqueued in the caller's transaction, run at
+    least once by whichever runner claims it, retried with backoff, dead after max_tries."""
+
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_due", "status", "run_after"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=80, index=True)
+    key: str | None = Field(default=None, max_length=200, unique=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="queued", max_length=20)
+    run_after: datetime
+    tries: int = 0
+    max_tries: int = 5
+    lease_token: str | None = Field(default=None, max_length=32)
+    leased_until: datetime | None = None
+    owner: str = Field(default="", max_length=120)
+    cancel_requested: bool = False
+    progress: float = 0.0
+    progress_note: str = Field(default="", max_length=200)
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    last_error: str = Field(default="", max_length=2000)
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """A receiver of signed webhooks (app.core.webhooks), registered by an administrator.
+
+    The secret signs every delivery (Standard Webhooks, HMAC-SHA256); after a rotation the
+    previous one also signs until previous_until, so a receiver can switch without a gap."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=500)
+    description: str = Field(default="", max_length=200)
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    secret: str = Field(max_length=100)
+    previous_secret: str | None = Field(default=None, max_length=100)
+    previous_until: datetime | None = None
+    active: bool = True
+    created_at: datetime
+    created_by: int | None = None

@@ -15,12 +15,12 @@ it raises at once, in tests, rather than misbehaving):
   processors, `.rowcount`.
 
 Semantics kept: the statement runs in the session's transaction (session.connection() begins
-it, so session.commit() commits it) or, on a session a lane holds (app.core.lane) and outside
-a transaction of the Session's own, straight on the lane's connection, whose transaction
-`commit(session)` ends (see `attach`); SQLite's per-process write lock (app.core.db) is taken
-before a write, as the engine's event hook does for ordinary statements; driver errors are
-raised as SQLAlchemy's DBAPIError subclasses (IntegrityError and so on), as Connection.execute
-raises them.
+it, so db.commit(session) commits it) or, on a session a lane holds (app.core.lane) and
+outside a transaction of the Session's own, straight on the lane's connection, whose
+transaction db.commit(session) ends too (see `app.core.db.attach`); SQLite's per-process
+write lock (app.core.db) is taken before a write, as the engine's event hook does for
+ordinary statements; driver errors are raised as SQLAlchemy's DBAPIError subclasses
+(IntegrityError and so on), as Connection.execute raises them.
 """
 
 from __future__ import annotations
@@ -29,14 +29,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session
 
-from app.core.db import is_write, lock_for_write
+from app.core.db import ATTACHED, is_write, lock_for_write
+from app.core.session_state import Holder
 
 
 @dataclass(frozen=True)
@@ -54,16 +57,17 @@ class Result:
 
     __slots__ = ("_cursor", "_results", "_pipeline")
 
-    def __init__(self, cursor, results, pipeline=None) -> None:
+    def __init__(self, cursor: Any, results: tuple[Any, ...] | None, pipeline: Any = None) -> None:
         self._cursor, self._results, self._pipeline = cursor, results, pipeline
 
     @property
     def rowcount(self) -> int:
         if self._pipeline is not None and self._cursor.rowcount < 0:
             self._pipeline.sync()  # in pipeline mode the count arrives with the results
-        return self._cursor.rowcount
+        count: int = self._cursor.rowcount
+        return count
 
-    def first(self) -> tuple | None:
+    def first(self) -> tuple[Any, ...] | None:
         row = self._cursor.fetchone()
         if row is None:
             return None
@@ -71,13 +75,13 @@ class Result:
             return tuple(row)
         return tuple(p(v) if p else v for p, v in zip(self._results, row, strict=True))
 
-    def one(self) -> tuple:
+    def one(self) -> tuple[Any, ...]:
         row = self.first()
         if row is None:
             raise exc.NoResultFound("No row was found when one was required")
         return row
 
-    def all(self) -> list[tuple]:
+    def all(self) -> list[tuple[Any, ...]]:
         rows = self._cursor.fetchall()
         if self._results is None:
             return [tuple(row) for row in rows]
@@ -104,7 +108,9 @@ class Prepared:
         return plan
 
     def _build(self, dialect: Dialect) -> _Plan:
-        compiled = self.statement.compile(dialect=dialect, column_keys=list(self.keys) or None)
+        compiled: SQLCompiler = self.statement.compile(  # type: ignore[assignment]
+            dialect=dialect, column_keys=list(self.keys) or None
+        )
         if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
             raise ValueError("Prepared does not run Python-side column defaults")
         if getattr(compiled, "escaped_bind_names", None):
@@ -124,7 +130,7 @@ class Prepared:
             results = tuple(
                 c.type.dialect_impl(dialect).result_processor(dialect, None) for c in selected
             )
-        positional = tuple(compiled.positiontup) if compiled.positional else None
+        positional = tuple(compiled.positiontup or ()) if compiled.positional else None
         sql = compiled.string
         return _Plan(
             sql=sql,
@@ -152,12 +158,19 @@ class Prepared:
             raise exc.DBAPIError.instance(
                 plan.sql, args, error, dialect.loaded_dbapi.Error
             ) from error
-        return Result(cursor, plan.results, session.info.get(_PIPELINE))
+        return Result(cursor, plan.results, _PIPELINE.get(session))
 
 
-_RAW = "prepared.dbapi"
-_ATTACHED = "prepared.attached"
-_PIPELINE = "prepared.pipeline"
+class _Transaction(NamedTuple):
+    """The DBAPI connection a Session transaction runs on, found once per transaction."""
+
+    transaction: SessionTransaction
+    connection: Any
+    dialect: Dialect
+
+
+_RAW: Holder[_Transaction] = Holder("prepared.dbapi")
+_PIPELINE: Holder[Any] = Holder("prepared.pipeline")
 
 
 @contextmanager
@@ -171,75 +184,33 @@ def pipelined(session: Session) -> Iterator[None]:
     statement is a function call, it changes nothing.
     """
     raw, dialect = _dbapi(session)
-    if dialect.name != "postgresql" or _PIPELINE in session.info:
+    if dialect.name != "postgresql" or _PIPELINE.get(session) is not None:
         yield
         return
     try:
         with raw.pipeline() as pipeline:
-            session.info[_PIPELINE] = pipeline
+            _PIPELINE.set(session, pipeline)
             yield
     except dialect.loaded_dbapi.Error as error:
         raise exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error) from error
     finally:
-        session.info.pop(_PIPELINE, None)
-
-
-def attach(session: Session, dbapi_connection, dialect: Dialect) -> None:
-    """Mark a Session bound for its whole life to one connection (a lane's): Prepared
-    statements then run on that connection without beginning the Session's transaction.
-
-    There is one physical transaction on a connection whatever begins it (the driver does:
-    pysqlite before the first write, psycopg before the first statement), so statements run
-    this way and ORM or Core work through the Session share it; `commit` and `rollback` below
-    end it either way. What this skips is the Session's transaction bookkeeping (about 40
-    microseconds per commit and 10 per begin), twice per exam answer.
-    """
-    session.info[_ATTACHED] = (dbapi_connection, dialect)
-
-
-def commit(session: Session) -> None:
-    """Commit the work of a use case: through the Session when it began a transaction (ORM
-    or Core work), else on the attached connection."""
-    attached = session.info.get(_ATTACHED)
-    if attached is None or session.get_transaction() is not None:
-        session.commit()
-    else:
-        attached[0].commit()
-
-
-def rollback(session: Session) -> None:
-    """Roll back the Session's transaction and whatever ran on the attached connection."""
-    session.rollback()
-    end(session)  # a no-op when nothing is open (both drivers check)
-
-
-def dialect_name(session: Session) -> str:
-    """ "sqlite" or "postgresql": the dialect of the connection the session's statements use."""
-    attached = session.info.get(_ATTACHED)
-    return (attached[1] if attached is not None else session.get_bind().dialect).name
-
-
-def end(session: Session) -> None:
-    """Roll back whatever is still open on the attached connection (after Session.close(),
-    which keeps the objects it loaded readable, where Session.rollback() would expire them)."""
-    attached = session.info.get(_ATTACHED)
-    if attached is not None:
-        attached[0].rollback()
+        _PIPELINE.pop(session)
 
 
 def _dbapi(session: Session) -> tuple[Any, Dialect]:
     """The DBAPI connection of the session's transaction (begun here if need be) and its
     dialect; remembered for the rest of that transaction, since Session.connection() costs
-    about as much as running a statement here."""
+    about as much as running a statement here. On a session a lane holds, outside a
+    transaction of the Session's own: the lane's connection (app.core.db.attach)."""
     transaction = session.get_transaction()
     if transaction is None:
-        attached = session.info.get(_ATTACHED)
+        attached = ATTACHED.get(session)
         if attached is not None:
             return attached
-    known = session.info.get(_RAW)
-    if transaction is not None and known is not None and known[0] is transaction:
-        return known[1], known[2]
+    known = _RAW.get(session)
+    if transaction is not None and known is not None and known.transaction is transaction:
+        return known.connection, known.dialect
     conn = session.connection()  # begins the session's transaction on this connection
     raw = conn.connection.driver_connection
-    session.info[_RAW] = (session.get_transaction(), raw, conn.dialect)
+    _RAW.set(session, _Transaction(session.get_transaction(), raw, conn.dialect))  # type: ignore[arg-type]
     return raw, conn.dialect

@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from app.psychometrics import scoring
 
 TRACKS = ("CAWM", "WMP", "CWA")
 LESSON_SECTIONS = (
@@ -51,6 +60,26 @@ class BlueprintDomain(Strict):
     weight: float = Field(gt=0, le=1)
 
 
+class ScaleAnchor(Strict):
+    theta: float = Field(ge=-6, le=6)
+    score: float
+
+
+class ScaleFile(Strict):
+    """The reported scale (see scoring.Scale): two fixed anchors, apart from the cut."""
+
+    version: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")
+    anchors: list[ScaleAnchor] = Field(min_length=2, max_length=2)
+    low: int = 200
+    high: int = 800
+
+    def definition(self) -> scoring.Scale:
+        """The engine's value; raises ValueError when the anchors or range are unusable."""
+        first, second = self.anchors
+        pairs = ((first.theta, first.score), (second.theta, second.score))
+        return scoring.Scale(self.version, pairs, self.low, self.high)
+
+
 class TrackFile(Strict):
     code: Literal["CAWM", "WMP", "CWA"]
     title: str = Field(min_length=3)
@@ -61,6 +90,12 @@ class TrackFile(Strict):
     exam: ExamPolicy
     validity: Validity
     blueprint: list[BlueprintDomain] = Field(min_length=2)
+    scale: ScaleFile
+
+    @model_validator(mode="after")
+    def _cut_on_the_scale(self):
+        self.scale.definition().cut_score(self.exam.cut_theta)  # ValueError names both
+        return self
 
     @field_validator("blueprint")
     @classmethod

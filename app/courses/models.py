@@ -76,3 +76,20 @@ class LessonProgress(SQLModel, table=True):
     lesson_id: int = Field(foreign_key="lesson.id", index=True)
     lesson_version: int
     completed_at: datetime
+
+
+class TrackCut(SQLModel, table=True):
+    """An approved passing standard (cut on the theta scale) for a track, from its effective
+    date on: attempts started then or later use it, earlier attempts keep the cut they froze.
+    Never changed; a new standard is a new row. Without a row the track file's cut applies."""
+
+    __tablename__ = "track_cut"
+
+    id: int | None = Field(default=None, primary_key=True)
+    track: str = Field(max_length=8, index=True)
+    cut_theta: float
+    effective_at: datetime = Field(index=True)
+    source: str = Field(max_length=200)
+    note: str = Field(default="", max_length=2000)
+    approved_by: int = Field(foreign_key="user_account.id")
+    approved_at: datetime

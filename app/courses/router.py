@@ -1,9 +1,12 @@
 """The catalogue, track and module pages, lessons and progress (pages and API)."""
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
 
 from app.accounts.deps import CurrentUser, OptionalUser, api_csrf_protect, csrf_protect
 from app.core.db import SessionDep
+from app.core.deps import Now
 from app.courses import schemas, service
 from app.web.markdown import render_markdown
 from app.web.params import Id
@@ -13,7 +16,8 @@ web = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["courses"], dependencies=[Depends(api_csrf_protect)])
 
 
-def _track_out(session, track, with_modules: bool = False) -> schemas.TrackOut:
+def _track_out(now, session, track, with_modules: bool = False) -> schemas.TrackOut:
+    """A track as pages and the API show it, with the passing score of the cut in force now."""
     modules = []
     if with_modules:
         modules = [
@@ -37,6 +41,8 @@ def _track_out(session, track, with_modules: bool = False) -> schemas.TrackOut:
         exam=p["exam"],
         validity=p["validity"],
         blueprint=p["blueprint"],
+        scale=p["scale"],
+        passing_score=service.passing_score(session, track, now=now),
         modules=modules,
     )
 
@@ -67,26 +73,39 @@ def _lesson_out(session, user, track, module_code, slug) -> schemas.LessonOut:
 
 
 @web.get("/")
-def home(request: Request, session: SessionDep, user: OptionalUser):
-    tracks = [_track_out(session, t) for t in service.list_tracks(session)]
+def home(request: Request, session: SessionDep, user: OptionalUser, now: Now):
+    tracks = [_track_out(now, session, t) for t in service.list_tracks(session)]
     return render(request, "courses/home.html", {"tracks": tracks})
 
 
+@web.get("/search")
+def search_page(
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    q: Annotated[str, Query(max_length=200)] = "",
+):
+    """Lessons and modules that contain the words, with the words highlighted."""
+    return render(
+        request, "courses/search.html", {"q": q, "hits": service.search_lessons(session, q)}
+    )
+
+
 @web.get("/tracks")
-def catalogue(request: Request, session: SessionDep, user: OptionalUser):
-    tracks = [_track_out(session, t) for t in service.list_tracks(session)]
+def catalogue(request: Request, session: SessionDep, user: OptionalUser, now: Now):
+    tracks = [_track_out(now, session, t) for t in service.list_tracks(session)]
     return render(request, "courses/catalogue.html", {"tracks": tracks})
 
 
 @web.get("/tracks/{code}")
-def track_page(request: Request, code: str, session: SessionDep, user: OptionalUser):
+def track_page(request: Request, code: str, session: SessionDep, user: OptionalUser, now: Now):
     track = service.get_track(session, code)
     progress = {p.code: p for p in service.progress(session, user, track)} if user else {}
     return render(
         request,
         "courses/track.html",
         {
-            "track": _track_out(session, track, with_modules=True),
+            "track": _track_out(now, session, track, with_modules=True),
             "progress": progress,
             "sources": {},
         },
@@ -95,7 +114,7 @@ def track_page(request: Request, code: str, session: SessionDep, user: OptionalU
 
 @web.get("/tracks/{code}/modules/{module_code}")
 def module_page(
-    request: Request, code: str, module_code: str, session: SessionDep, user: OptionalUser
+    request: Request, code: str, module_code: str, session: SessionDep, user: OptionalUser, now: Now
 ):
     track = service.get_track(session, code)
     module = service.get_module(session, track, module_code)
@@ -104,7 +123,7 @@ def module_page(
         request,
         "courses/module.html",
         {
-            "track": _track_out(session, track),
+            "track": _track_out(now, session, track),
             "module": module,
             "lessons": service.lessons_of(session, module),
             "done": done,
@@ -128,27 +147,31 @@ def lesson_page(
 
 @web.post("/tracks/{code}/modules/{module_code}/lessons/{slug}/complete")
 def lesson_complete(
-    request: Request, code: str, module_code: str, slug: str, session: SessionDep, user: CurrentUser
+    request: Request,
+    code: str,
+    module_code: str,
+    slug: str,
+    session: SessionDep,
+    user: CurrentUser,
+    now: Now,
 ):
     track = service.get_track(session, code)
     lesson = _lesson_out(session, user, track, module_code, slug)
-    service.mark_complete(
-        session=session, user=user, lesson_id=lesson.id, now=request.app.state.clock()
-    )
+    service.mark_complete(session=session, user=user, lesson_id=lesson.id, now=now)
     flash(request, f"“{lesson.title}” is marked complete.", "success")
     return redirect(lesson.next or f"/tracks/{code}/modules/{module_code}")
 
 
 @api.get("/tracks", response_model=list[schemas.TrackOut])
-def api_tracks(session: SessionDep):
+def api_tracks(session: SessionDep, now: Now):
     """The catalogue: every track with its policy and blueprint."""
-    return [_track_out(session, t) for t in service.list_tracks(session)]
+    return [_track_out(now, session, t) for t in service.list_tracks(session)]
 
 
 @api.get("/tracks/{code}", response_model=schemas.TrackOut)
-def api_track(code: str, session: SessionDep):
+def api_track(code: str, session: SessionDep, now: Now):
     """One track with its modules."""
-    return _track_out(session, service.get_track(session, code), with_modules=True)
+    return _track_out(now, session, service.get_track(session, code), with_modules=True)
 
 
 @api.get("/tracks/{code}/modules/{module_code}/lessons/{slug}", response_model=schemas.LessonOut)
@@ -158,11 +181,9 @@ def api_lesson(code: str, module_code: str, slug: str, session: SessionDep, user
 
 
 @api.post("/lessons/{lesson_id}/complete", response_model=schemas.Completed)
-def api_lesson_complete(request: Request, lesson_id: Id, session: SessionDep, user: CurrentUser):
+def api_lesson_complete(lesson_id: Id, session: SessionDep, user: CurrentUser, now: Now):
     """Mark a lesson complete (idempotent)."""
-    service.mark_complete(
-        session=session, user=user, lesson_id=lesson_id, now=request.app.state.clock()
-    )
+    service.mark_complete(session=session, user=user, lesson_id=lesson_id, now=now)
     return schemas.Completed(lesson_id=lesson_id)
 
 

@@ -1,6 +1,6 @@
 """Course views for pages and the API."""
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class DomainOut(BaseModel):
@@ -27,6 +27,8 @@ class TrackOut(BaseModel):
     exam: dict
     validity: dict
     blueprint: list[DomainOut]
+    scale: dict = Field(description="The reported scale: version, anchors [[theta, score], ...]")
+    passing_score: int = Field(description="The cut's value on the reported scale.")
     modules: list[ModuleOut] = []
 
 

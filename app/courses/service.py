@@ -7,11 +7,18 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.core import audit
+from app.core import audit, db
 from app.core.clock import to_db
 from app.core.errors import NotFound
-from app.courses import files
+from app.core.session_state import Holder
+from app.courses import cuts, files, search
 from app.courses.models import Lesson, LessonProgress, LessonVersion, Module, Track
+from app.psychometrics import scoring
+
+# What other domains read or record about a track's passing standard (app/courses/cuts.py).
+cut_in_force = cuts.cut_in_force
+add_cut = cuts.add_cut
+cut_history = cuts.history
 
 
 @dataclass
@@ -27,6 +34,7 @@ class LoadReport:
 def _upsert_track(session: Session, t: files.Track, now: datetime, report: LoadReport) -> Track:
     meta = t.meta
     policy = meta.model_dump(include={"prerequisites", "exam", "validity", "blueprint"})
+    policy["scale"] = meta.scale.definition().to_dict()
     digest = files.digest(meta.model_dump_json())
     row = session.exec(select(Track).where(Track.code == meta.code)).first()
     if row is None:
@@ -40,6 +48,12 @@ def _upsert_track(session: Session, t: files.Track, now: datetime, report: LoadR
             audience="",
             digest="",
         )
+    if _scale_redefined(row.policy, policy):
+        report.problems.append(
+            f"{meta.code}: scale version {policy['scale']['version']} is already stored with "
+            "other anchors; a changed scale needs a new version (the track was not updated)"
+        )
+        return row
     if row.digest != digest:
         row.version += 1
         report.new_versions += 1
@@ -54,6 +68,24 @@ def _upsert_track(session: Session, t: files.Track, now: datetime, report: LoadR
     session.flush()
     report.tracks += 1
     return row
+
+
+def _scale_redefined(stored: dict, new: dict) -> bool:
+    """Whether new keeps the stored scale's version but changes its definition: results name
+    the version they were reported on, so a version's anchors are fixed once loaded."""
+    old = stored.get("scale") if stored else None
+    return bool(old) and old["version"] == new["scale"]["version"] and old != new["scale"]
+
+
+def scale_of(track: Track) -> scoring.Scale:
+    """The track's reported scale (scoring.Scale)."""
+    return scoring.Scale.from_dict(track.policy["scale"])
+
+
+def passing_score(session: Session, track: Track, *, now: datetime) -> int:
+    """The value on the track's reported scale of the cut in force at now (derived, never
+    stored apart from the results that were reported against it)."""
+    return scale_of(track).cut_score(cuts.cut_in_force(session, track=track, now=now).theta)
 
 
 def _upsert_module(session, track: Track, m: files.Module, position: int, report) -> Module:
@@ -129,6 +161,8 @@ def load_content(*, session: Session, root: Path, now: datetime) -> LoadReport:
                 lesson.retired = True
                 session.add(lesson)
                 report.retired += 1
+    session.flush()
+    search.reindex(session, _search_rows(session))
     audit.record(
         session,
         action="content.load",
@@ -140,8 +174,42 @@ def load_content(*, session: Session, root: Path, now: datetime) -> LoadReport:
             "retired": report.retired,
         },
     )
-    session.commit()
+    db.commit(session)
     return report
+
+
+def _search_rows(session: Session) -> list[dict]:
+    """What the search index holds: every current lesson, and every module by its objectives."""
+    rows = []
+    for track in list_tracks(session):
+        modules = modules_of(session, track)
+        for m in modules:
+            rows.append(
+                {
+                    "href": f"/tracks/{track.code}/modules/{m.code}",
+                    "title": f"Module {m.code}: {m.title}",
+                    "module": m.title,
+                    "track": track.title,
+                    "body": "\n".join(f"- {o}" for o in m.objectives),
+                }
+            )
+        titles = {m.code: m.title for m in modules}
+        for lv in track_lessons(session, track):
+            rows.append(
+                {
+                    "href": f"/tracks/{track.code}/modules/{lv.module_code}/lessons/{lv.slug}",
+                    "title": lv.title,
+                    "module": f"Module {lv.module_code}: {titles[lv.module_code]}",
+                    "track": track.title,
+                    "body": lv.body,
+                }
+            )
+    return rows
+
+
+def search_lessons(session: Session, q: str) -> list:
+    """Lessons and modules containing every word of q, best first (search.Hit)."""
+    return search.search(session, q)
 
 
 def list_tracks(session: Session) -> list[Track]:
@@ -149,9 +217,14 @@ def list_tracks(session: Session) -> list[Track]:
     return sorted(session.exec(select(Track)).all(), key=lambda t: order.get(t.code, 9))
 
 
+# The tracks a unit of work has read, by code: a request asks for its track several times.
+# Kept on the session, so a lane job's memo ends with the job (app.core.session_state).
+_TRACKS: Holder[dict[str, Track]] = Holder("courses.tracks")
+
+
 def get_track(session: Session, code: str) -> Track:
-    """The track by code; remembered for the session (a request asks for it several times)."""
-    seen = session.info.setdefault("tracks", {})
+    """The track by code; remembered for the unit of work (see _TRACKS)."""
+    seen = _TRACKS.setdefault(session, dict)
     track = seen.get(code.upper())
     if track is None:
         track = session.exec(select(Track).where(Track.code == code.upper())).first()
@@ -265,7 +338,7 @@ def mark_complete(*, session: Session, user, lesson_id: int, now: datetime) -> L
             completed_at=to_db(now),
         )
         session.add(row)
-    session.commit()
+    db.commit(session)
     return row
 
 

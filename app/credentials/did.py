@@ -7,6 +7,7 @@ signed before a rotation still verify.
 
 import contextlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -58,10 +59,24 @@ def _write_new_key(settings: Settings) -> Path:
     pem = Ed25519PrivateKey.generate().private_bytes(
         Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
     )
-    # O_EXCL: two workers starting at once cannot both write the same key file
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+    # Written whole under a temporary name, then linked into place: a process killed midway
+    # leaves no empty or partial key file (one did: every later issue failed to load it), and
+    # link, like O_EXCL, fails when another worker won the race for the same name.
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".new-key-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
     return path
 
 

@@ -39,7 +39,11 @@ class Certificate(SQLModel, table=True):
     issued_by: int | None = Field(default=None, foreign_key="user_account.id")
     revoked_at: datetime | None = None
     revoked_by: int | None = Field(default=None, foreign_key="user_account.id")
-    revocation_reason: str = Field(default="", max_length=500)
+    revocation_reason: str = Field(default="", max_length=500)  # public: verifiers read it
+    # For administrators only (never on the verification page, the credential or the mail).
+    revocation_note: str = Field(
+        default="", max_length=1000, sa_column_kwargs={"server_default": ""}
+    )
     superseded_at: datetime | None = None
     superseded_by_id: int | None = Field(default=None, foreign_key="certificate.id")
     created_at: datetime

@@ -1,6 +1,5 @@
 """The Open Badges 3.0 OpenBadgeCredential of a certificate (pure: values in, JSON-LD out)."""
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,22 +19,15 @@ class BadgeInput:
     track_title: str
     track_summary: str
     holder_name: str
-    email_hash: str
-    salt: str
     valid_from: datetime
     valid_until: datetime
     status: dict
+    image_url: str = ""  # the achievement's badge (PNG)
 
 
 def xsd(value: datetime) -> str:
     """An XSD dateTimeStamp in UTC, to the second."""
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def email_hash(email: str, salt: str) -> str:
-    """OB 3.0 IdentityObject hash: 'sha256$' + hex SHA-256 of the address followed by the salt."""
-    digest = hashlib.sha256((email.strip().lower() + salt).encode()).hexdigest()
-    return f"sha256${digest}"
 
 
 def build(data: BadgeInput) -> dict:
@@ -67,14 +59,7 @@ def build(data: BadgeInput) -> dict:
                     "hashed": False,
                     "identityHash": data.holder_name,
                 },
-                {
-                    "type": "IdentityObject",
-                    "identityType": "emailAddress",
-                    "hashed": True,
-                    "identityHash": data.email_hash,
-                    "salt": data.salt,
-                },
-            ],
+            ],  # no e-mail identifier: docs/CREDENTIALS.md, "The holder's identity"
             "licenseNumber": data.number,
             "achievement": {
                 "id": achievement_url,
@@ -89,6 +74,17 @@ def build(data: BadgeInput) -> dict:
                 # no "creator" Profile: it would repeat the issuer node, and RDF merges
                 # duplicate statements, so deleting either copy would leave the proof valid
                 "humanCode": data.track_code,
+                **(
+                    {
+                        "image": {
+                            "id": data.image_url,
+                            "type": "Image",
+                            "caption": f"The {data.track_code} badge of the {ISSUER_NAME}",
+                        }
+                    }
+                    if data.image_url
+                    else {}
+                ),
             },
         },
         "evidence": [

@@ -11,9 +11,10 @@ from app.core.clock import as_utc
 from app.core.config import Settings
 from app.courses import service as courses
 from app.credentials import openbadge
-from app.credentials.models import Certificate
+from app.credentials.models import Certificate, CertificateStatus
 from app.credentials.schemas import STANDING_LABELS, AdminCertificateRow, Standing, Verification
 from app.credentials.service import get_certificate, standing, urls
+from app.exams.ports import CertificateNote, HeldCertificate
 
 
 def verification(session: Session, settings: Settings, number: str, *, now) -> Verification:
@@ -41,6 +42,14 @@ def verification(session: Session, settings: Settings, number: str, *, now) -> V
     )
 
 
+def certificate_of_attempt(session: Session, attempt_id: int, /) -> CertificateNote | None:
+    """The certificate a passed attempt earned (exams' port for its result page)."""
+    cert = session.exec(select(Certificate).where(Certificate.attempt_id == attempt_id)).first()
+    if cert is None:
+        return None
+    return CertificateNote(cert.number, cert.status, f"/verify/{cert.number}")
+
+
 def signed_credential(session: Session, number: str) -> dict:
     """The signed OpenBadgeCredential as issued."""
     return json.loads(get_certificate(session, number).credential)
@@ -63,33 +72,53 @@ def linkedin_url(settings: Settings, cert: Certificate, track_title: str) -> str
     return "https://www.linkedin.com/profile/add?" + urlencode(query)
 
 
+def held_certificates(session: Session, user_id: int, *, now) -> dict[str, HeldCertificate]:
+    """The user's certificates in force, by track (the latest if ever more than one)."""
+    rows = session.exec(
+        select(Certificate)
+        .where(Certificate.user_id == user_id, Certificate.status == CertificateStatus.active)
+        .order_by(Certificate.expires_at)
+    ).all()
+    return {
+        c.track: HeldCertificate(c.number, as_utc(c.expires_at), f"/verify/{c.number}")
+        for c in rows
+        if as_utc(c.expires_at) > as_utc(now)
+    }
+
+
 def admin_rows(session: Session, *, now, status: str = "") -> list[AdminCertificateRow]:
     """Certificates for the administrator's list, newest first."""
     query = select(Certificate, User).join(User, User.id == Certificate.user_id)
     if status:
         query = query.where(Certificate.status == status)
     rows = session.exec(query.order_by(Certificate.id.desc()).limit(500)).all()
-    result = []
-    for cert, user in rows:
-        state = standing(cert, now)
-        result.append(
-            AdminCertificateRow(
-                id=cert.id,
-                number=cert.number,
-                holder_name=cert.holder_name,
-                holder_email=user.email,
-                track=cert.track,
-                route=cert.route,
-                standing=state,
-                label=STANDING_LABELS[state],
-                attempt_id=cert.attempt_id,
-                earned_at=as_utc(cert.earned_at),
-                issued_at=cert.issued_at and as_utc(cert.issued_at),
-                expires_at=cert.expires_at and as_utc(cert.expires_at),
-                revocation_reason=cert.revocation_reason,
-            )
-        )
-    return result
+    return [_admin_row(cert, user, now) for cert, user in rows]
+
+
+def admin_row(session: Session, number: str, *, now) -> AdminCertificateRow:
+    """One certificate as the administrator's list shows it (404 for an unknown number)."""
+    cert = get_certificate(session, number)
+    return _admin_row(cert, session.get(User, cert.user_id), now)
+
+
+def _admin_row(cert: Certificate, user: User, now) -> AdminCertificateRow:
+    state = standing(cert, now)
+    return AdminCertificateRow(
+        id=cert.id,
+        number=cert.number,
+        holder_name=cert.holder_name,
+        holder_email=user.email,
+        track=cert.track,
+        route=cert.route,
+        standing=state,
+        label=STANDING_LABELS[state],
+        attempt_id=cert.attempt_id,
+        earned_at=as_utc(cert.earned_at),
+        issued_at=cert.issued_at and as_utc(cert.issued_at),
+        expires_at=cert.expires_at and as_utc(cert.expires_at),
+        revocation_reason=cert.revocation_reason,
+        revocation_note=cert.revocation_note,
+    )
 
 
 def certificate_pdf(session: Session, settings: Settings, number: str, *, now) -> bytes:

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import User
-from app.core import audit, mail
+from app.core import audit, db, mail
 from app.core.clock import as_utc, to_db
 from app.core.config import Settings
 from app.core.errors import Conflict, InvalidInput
@@ -89,7 +89,7 @@ def log_activity(
         )
         result = service.issue(session, settings, fresh, now=now)
         renewed = True
-    session.commit()
+    db.commit(session)
     return result, renewed
 
 
@@ -200,5 +200,5 @@ def send_reminders(*, session: Session, settings: Settings, now: datetime) -> in
             kind="certificate_reminder",
         )
         queued += 1
-    session.commit()
+    db.commit(session)
     return queued

@@ -52,7 +52,16 @@ class CeuCreate(BaseModel):
 
 
 class RevokeForm(BaseModel):
-    reason: Reason
+    reason: Reason = Field(
+        description="The public reason: the verification page, the status and the holder's mail."
+    )
+    note: Note = Field("", description="For administrators only; never shown publicly.")
+
+
+class ReinstateForm(BaseModel):
+    reason: Reason = Field(
+        description="Why the revocation is undone (audited, mailed to the holder)."
+    )
 
 
 class Verification(BaseModel):
@@ -119,3 +128,4 @@ class AdminCertificateRow(BaseModel):
     issued_at: datetime | None
     expires_at: datetime | None
     revocation_reason: str = ""
+    revocation_note: str = ""

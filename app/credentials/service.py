@@ -1,4 +1,5 @@
-"""Certificates: issue, approve, revoke, reinstate, and the hooks the exams domain calls."""
+"""Certificates: issue and approve, the status list, and the hooks the exams domain calls.
+Revoking and reinstating are in revocation.py."""
 
 import json
 import secrets
@@ -10,12 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import User
-from app.core import audit
+from app.core import audit, db
 from app.core.clock import as_utc, to_db
 from app.core.config import Settings
 from app.core.errors import Conflict, NotFound
 from app.courses import service as courses
-from app.credentials import did, openbadge, signing, statuslist
+from app.credentials import did, notices, openbadge, signing, statuslist
 from app.credentials.models import Certificate, CertificateStatus, StatusList
 from app.credentials.schemas import Standing
 
@@ -57,6 +58,12 @@ class Urls:
 
     def status_list(self, list_id: int) -> str:
         return f"{self.base}/credentials/status/{list_id}"
+
+    def badge(self, track: str) -> str:
+        return f"{self.base}/badges/{track}.png"
+
+    def preview(self, track: str) -> str:
+        return f"{self.base}/badges/{track}/preview.png"
 
 
 def urls(settings: Settings) -> Urls:
@@ -113,7 +120,7 @@ def get_certificate(session: Session, number: str, *, lock: bool = False) -> Cer
 # ---- the status list -------------------------------------------------------------------------
 
 
-def _sign_status_list(settings: Settings, sl: StatusList, now: datetime) -> None:
+def sign_status_list(settings: Settings, sl: StatusList, now: datetime) -> None:
     key = did.active_key(settings)
     unsigned = statuslist.list_credential(
         url=urls(settings).status_list(sl.id),
@@ -141,11 +148,15 @@ def _current_list(session: Session, settings: Settings, now: datetime) -> Status
         ).one()
         if used < sl.size // 2:
             return sl
-    sl = StatusList(purpose=STATUS_PURPOSE, size=statuslist.MIN_SIZE, bits=statuslist.empty())
-    sl.updated_at = to_db(now)
+    sl = StatusList(
+        purpose=STATUS_PURPOSE,
+        size=statuslist.MIN_SIZE,
+        bits=statuslist.empty(),
+        updated_at=to_db(now),
+    )
     session.add(sl)
     session.flush()
-    _sign_status_list(settings, sl, now)
+    sign_status_list(settings, sl, now)
     session.add(sl)
     session.flush()
     return sl
@@ -157,20 +168,6 @@ def status_list_credential(session: Session, settings: Settings, list_id: int) -
     if sl is None or not sl.credential:
         raise NotFound("There is no such status list.")
     return json.loads(sl.credential)
-
-
-def _set_revoked_bit(session, settings, cert: Certificate, value: bool, now) -> None:
-    # FOR UPDATE (PostgreSQL): two revocations at once must not each write back a copy of the
-    # list that lacks the other's bit; SQLite serialises writers by itself.
-    sl = session.exec(
-        select(StatusList)
-        .where(StatusList.id == cert.status_list_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    sl.bits = statuslist.set_bit(sl.bits, cert.status_index, value)
-    _sign_status_list(settings, sl, now)
-    session.add(sl)
 
 
 def _allocate_index(session: Session, sl: StatusList, cert: Certificate) -> None:
@@ -201,7 +198,6 @@ def _allocate_index(session: Session, sl: StatusList, cert: Certificate) -> None
 def _sign_certificate(session, settings, cert: Certificate, user: User, now, valid_until) -> None:
     track = courses.get_track(session, cert.track)
     u = urls(settings)
-    salt = secrets.token_hex(16)
     sl = _current_list(session, settings, now)
     _allocate_index(session, sl, cert)
     unsigned = openbadge.build(
@@ -214,9 +210,8 @@ def _sign_certificate(session, settings, cert: Certificate, user: User, now, val
             track_code=track.code,
             track_title=track.title,
             track_summary=" ".join(track.summary.split()),
+            image_url=u.badge(track.code),
             holder_name=cert.holder_name,
-            email_hash=openbadge.email_hash(user.email, salt),
-            salt=salt,
             valid_from=as_utc(now),
             valid_until=as_utc(valid_until),
             status=statuslist.entry(list_url=u.status_list(sl.id), index=cert.status_index),
@@ -281,6 +276,7 @@ def issue(session, settings, cert: Certificate, *, now, actor_id=None) -> Certif
         data={"user_id": cert.user_id, "track": cert.track, "route": cert.route,
               "supersedes": [c.number for c in earlier]},
     )  # fmt: skip
+    notices.issued(session, settings, cert, at=now, supersedes=[c.number for c in earlier])
     session.flush()
     return cert
 
@@ -363,7 +359,7 @@ def on_exam_passed(
             subject=cert.number,
             data={"user_id": user_id, "track": track, "attempt_id": attempt_id},
         )
-    session.commit()
+    db.commit(session)
     return cert
 
 
@@ -380,52 +376,5 @@ def approve_certificate(*, session, settings, certificate_id: int, admin: User, 
     if cert.status != CertificateStatus.pending:
         raise Conflict(f"Certificate {cert.number} has already been issued.")
     issue(session, settings, cert, now=now, actor_id=admin.id)
-    session.commit()
-    return cert
-
-
-def revoke_certificate(*, session, settings, number: str, admin: User, reason: str, now):
-    """Revoke a certificate with a reason; the status list is re-signed in the same commit."""
-    cert = get_certificate(session, number, lock=True)
-    if cert.status == CertificateStatus.revoked:
-        raise Conflict(f"Certificate {cert.number} is already revoked.")
-    cert.status = CertificateStatus.revoked.value
-    cert.revoked_at, cert.revoked_by, cert.revocation_reason = to_db(now), admin.id, reason
-    _set_revoked_bit(session, settings, cert, True, now)
-    session.add(cert)
-    audit.record(
-        session,
-        action="certificate.revoked",
-        at=now,
-        actor_id=admin.id,
-        subject=cert.number,
-        data={"reason": reason},
-    )
-    session.commit()
-    return cert
-
-
-def reinstate_certificate(*, session, settings, number: str, admin: User, now) -> Certificate:
-    """Undo a revocation (a superseded certificate goes back to superseded)."""
-    cert = get_certificate(session, number, lock=True)
-    if cert.status != CertificateStatus.revoked:
-        raise Conflict(f"Certificate {cert.number} is not revoked.")
-    cert.status = (
-        CertificateStatus.superseded.value
-        if cert.superseded_by_id
-        else CertificateStatus.active.value
-    )
-    reason = cert.revocation_reason
-    cert.revoked_at, cert.revoked_by, cert.revocation_reason = None, None, ""
-    _set_revoked_bit(session, settings, cert, False, now)
-    session.add(cert)
-    audit.record(
-        session,
-        action="certificate.reinstated",
-        at=now,
-        actor_id=admin.id,
-        subject=cert.number,
-        data={"revocation_reason": reason},
-    )
-    session.commit()
+    db.commit(session)
     return cert

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from app.accounts import service as accounts
 from app.accounts.deps import AdminUser, api_csrf_protect, csrf_protect, require_admin
 from app.core.db import SessionDep
-from app.core.errors import InvalidInput, NotFound
+from app.core.deps import Now
+from app.core.errors import AppError, InvalidInput, NotFound
 from app.courses import service as courses
-from app.exams import eligibility, schemas, service
+from app.exams import eligibility, results, schemas, service
 from app.web.templating import flash, redirect, render
 
 web = APIRouter(
@@ -32,12 +33,15 @@ StatusFilter = Annotated[Literal["", "open", "finished", "expired"], Query()]
 def _user_by_email(session, email: str):
     user = accounts.find_user(session, email)
     if user is None:
-        raise NotFound(f"There is no user with the e-mail address {email}.")
+        raise NotFound(
+            f"There is no user with the e-mail address {email}. Check the address, or ask the "
+            "candidate to create an account first."
+        )
     return user
 
 
-@web.get("")
-def console(request: Request, session: SessionDep, status: StatusFilter = ""):
+def _console(request, session, status="", *, problem: AppError | None = None, form=None):
+    """The console; a refused form comes back in place (its message beside it, its values kept)."""
     waivers, accs = eligibility.waivers_and_accommodations(session)
     return render(
         request,
@@ -45,26 +49,44 @@ def console(request: Request, session: SessionDep, status: StatusFilter = ""):
         {
             "waivers": waivers,
             "accommodations": accs,
-            "attempts": service.admin_attempts(session, status=status if status else ""),
+            "attempts": results.admin_attempts(session, status=status if status else ""),
             "tracks": [t.code for t in courses.list_tracks(session)],
             "status": status,
+            "problem": problem.message if problem else "",
+            "form": form or {},
         },
+        status_code=problem.status_code if problem else 200,
     )
+
+
+@web.get("")
+def console(request: Request, session: SessionDep, status: StatusFilter = ""):
+    return _console(request, session, status)
 
 
 @web.post("/waivers")
 def grant_waiver(
-    request: Request, admin: AdminUser, session: SessionDep, email: Text, track: Text, reason: Text
+    request: Request,
+    admin: AdminUser,
+    session: SessionDep,
+    email: Text,
+    track: Text,
+    reason: Text,
+    now: Now,
 ):
-    user = _user_by_email(session, email)
-    eligibility.grant_waiver(
-        session=session,
-        actor=admin,
-        user_id=user.id,
-        track=track,
-        reason=reason,
-        now=request.app.state.clock(),
-    )
+    try:
+        user = _user_by_email(session, email)
+        eligibility.grant_waiver(
+            session=session,
+            actor=admin,
+            user_id=user.id,
+            track=track,
+            reason=reason,
+            now=now,
+        )
+    except AppError as exc:
+        form = {"form": "waiver", "email": email, "track": track, "reason": reason}
+        return _console(request, session, problem=exc, form=form)
     flash(request, f"{user.email} has a waiver for the {track.upper()} prerequisite.", "success")
     return redirect("/admin/exams")
 
@@ -77,6 +99,7 @@ def withdraw_waiver(
     user_id: UserId,
     track: Text,
     reason: Text,
+    now: Now,
 ):
     eligibility.withdraw_waiver(
         session=session,
@@ -84,7 +107,7 @@ def withdraw_waiver(
         user_id=user_id,
         track=track,
         reason=reason,
-        now=request.app.state.clock(),
+        now=now,
     )
     flash(request, "The waiver has been withdrawn.", "success")
     return redirect("/admin/exams")
@@ -92,21 +115,31 @@ def withdraw_waiver(
 
 @web.post("/accommodations")
 def grant_accommodation(
-    request: Request, admin: AdminUser, session: SessionDep, email: Text, factor: Text, reason: Text
+    request: Request,
+    admin: AdminUser,
+    session: SessionDep,
+    email: Text,
+    factor: Text,
+    reason: Text,
+    now: Now,
 ):
-    user = _user_by_email(session, email)
     try:
-        value = float(factor)
-    except ValueError as exc:
-        raise InvalidInput("The time factor is a number such as 1.25, 1.5 or 2.") from exc
-    eligibility.grant_accommodation(
-        session=session,
-        actor=admin,
-        user_id=user.id,
-        factor=value,
-        reason=reason,
-        now=request.app.state.clock(),
-    )
+        user = _user_by_email(session, email)
+        try:
+            value = float(factor)
+        except ValueError as exc:
+            raise InvalidInput("The time factor is a number such as 1.25, 1.5 or 2.") from exc
+        eligibility.grant_accommodation(
+            session=session,
+            actor=admin,
+            user_id=user.id,
+            factor=value,
+            reason=reason,
+            now=now,
+        )
+    except AppError as exc:
+        form = {"form": "accommodation", "email": email, "factor": factor, "reason": reason}
+        return _console(request, session, problem=exc, form=form)
     flash(request, f"{user.email} now has {value:g} x the time on every exam.", "success")
     return redirect("/admin/exams")
 
@@ -118,9 +151,10 @@ def withdraw_accommodation(
     session: SessionDep,
     user_id: UserId,
     reason: Text,
+    now: Now,
 ):
     eligibility.withdraw_accommodation(
-        session=session, actor=admin, user_id=user_id, reason=reason, now=request.app.state.clock()
+        session=session, actor=admin, user_id=user_id, reason=reason, now=now
     )
     flash(request, "The accommodation has been withdrawn for later attempts.", "success")
     return redirect("/admin/exams")
@@ -154,7 +188,7 @@ def _attempt_out(attempt, user) -> dict:
 @api.get("/attempts", response_model=list[schemas.AdminAttemptOut])
 def api_attempts(session: SessionDep, status: StatusFilter = ""):
     """The newest 100 attempts, optionally only those open, finished or expired."""
-    return [_attempt_out(a, u) for a, u in service.admin_attempts(session, status=status)]
+    return [_attempt_out(a, u) for a, u in results.admin_attempts(session, status=status)]
 
 
 @api.get("/attempts/{attempt_id}", response_model=schemas.AttemptLogOut)
@@ -188,34 +222,30 @@ def api_attempt_log(attempt_id: AttemptId, session: SessionDep):
     }
 
 
-def _by_admin(request: Request, admin, session) -> dict:
+def _by_admin(admin, session, now) -> dict:
     """The arguments every administrator's action in eligibility takes."""
-    return {"session": session, "actor": admin, "now": request.app.state.clock()}
+    return {"session": session, "actor": admin, "now": now}
 
 
 @api.post("/waivers", response_model=schemas.WaiverOut, status_code=201)
-def api_grant_waiver(
-    request: Request, data: schemas.WaiverIn, admin: AdminUser, session: SessionDep
-):
+def api_grant_waiver(data: schemas.WaiverIn, admin: AdminUser, session: SessionDep, now: Now):
     """Waive a track's prerequisite for a user, with a reason."""
-    return eligibility.grant_waiver(**_by_admin(request, admin, session), **data.model_dump())
+    return eligibility.grant_waiver(**_by_admin(admin, session, now), **data.model_dump())
 
 
 @api.post("/waivers/withdraw", response_model=schemas.WithdrawnOut)
-def api_withdraw_waiver(
-    request: Request, data: schemas.WaiverIn, admin: AdminUser, session: SessionDep
-):
+def api_withdraw_waiver(data: schemas.WaiverIn, admin: AdminUser, session: SessionDep, now: Now):
     """Withdraw a user's active waiver for a track, with a reason (404 if there is none)."""
-    return eligibility.withdraw_waiver(**_by_admin(request, admin, session), **data.model_dump())
+    return eligibility.withdraw_waiver(**_by_admin(admin, session, now), **data.model_dump())
 
 
 @api.post("/accommodations", response_model=schemas.AccommodationOut, status_code=201)
 def api_grant_accommodation(
-    request: Request, data: schemas.AccommodationIn, admin: AdminUser, session: SessionDep
+    data: schemas.AccommodationIn, admin: AdminUser, session: SessionDep, now: Now
 ):
     """Grant a user extra time on every later exam attempt, with a reason."""
     return eligibility.grant_accommodation(
-        **_by_admin(request, admin, session),
+        **_by_admin(admin, session, now),
         user_id=data.user_id,
         factor=data.time_factor,
         reason=data.reason,
@@ -224,10 +254,11 @@ def api_grant_accommodation(
 
 @api.post("/accommodations/withdraw", response_model=schemas.WithdrawnOut)
 def api_withdraw_accommodation(
-    request: Request, data: schemas.AccommodationWithdrawIn, admin: AdminUser, session: SessionDep
+    data: schemas.AccommodationWithdrawIn,
+    admin: AdminUser,
+    session: SessionDep,
+    now: Now,
 ):
     """Withdraw a user's accommodation for later attempts, with a reason (404 if there is none).
     Attempts already started keep the time they were given."""
-    return eligibility.withdraw_accommodation(
-        **_by_admin(request, admin, session), **data.model_dump()
-    )
+    return eligibility.withdraw_accommodation(**_by_admin(admin, session, now), **data.model_dump())

@@ -5,124 +5,106 @@ equals the engine's score of what was recorded.
 """
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from app.core import audit, lane, prepared
-from app.core.clock import to_db
-from app.core.prepared import Prepared
+from app.core import audit, db, jobs, lane, webhooks
+from app.core.clock import as_utc, to_db
 from app.exams import engine_bridge as bridge
+from app.exams import notices, store
 from app.exams.models import ExamAttempt
+from app.exams.ports import NO_PORTS, OnExamPassed, Ports
+from app.exams.store import Live
 from app.psychometrics import engine
 
 log = logging.getLogger("wmi.exams")
 
-OnExamPassed = Callable[[Session, int], None]
 EXPIRED = "time_expired"
+EXAM_PASSED = "exam.passed"  # the job a passing result records; the credentials layer runs it
 
 
-def no_op(session: Session, attempt_id: int) -> None:
-    return None
-
-
-_ATTEMPTS = ExamAttempt.__table__
-# Core statements compiled once: finishing runs at the end of every attempt, often for many
-# candidates at once (a cohort that started together, a sweep after a deadline).
-_OWNER = Prepared(
-    sa_select(_ATTEMPTS.c.user_id, _ATTEMPTS.c.track).where(_ATTEMPTS.c.id == bindparam("id"))
-)
-
-
-def open_at_step(*conditions):
-    """UPDATE of the attempt w_id while it is open at step w_step (and the conditions): the form
-    of every write that moves an attempt on, so of two racing requests one changes the row."""
-    return _ATTEMPTS.update().where(
-        _ATTEMPTS.c.id == bindparam("w_id"),
-        _ATTEMPTS.c.step == bindparam("w_step"),
-        _ATTEMPTS.c.status == "open",
-        *conditions,
-    )
-
-
-_CLOSE = Prepared(
-    open_at_step().values(
-        status=bindparam("v_status"),
-        open_slot=None,
-        pending_item_id=None,
-        pending_token=None,
-        pending_presented_at=None,
-        finished_at=bindparam("v_at"),
-        end_reason=bindparam("v_reason"),
-        passed=bindparam("v_passed"),
-        scaled_score=bindparam("v_score"),
-        result=bindparam("v_result", type_=_ATTEMPTS.c.result.type),
-    )
-)
+def passed_key(attempt_id: int) -> str:
+    """The key of the one exam.passed job of an attempt."""
+    return f"{EXAM_PASSED}:{attempt_id}"
 
 
 def finish(
-    session,
-    *,
-    attempt_id: int,
-    step: int,
-    reason: str,
-    now,
-    expired=False,
-    owner: tuple[int, str] | None = None,
+    session: Session, live: Live, *, step: int, reason: str, now: datetime, expired: bool = False
 ) -> engine.ExamResult | None:
-    """Score the recorded responses and close the attempt (conditional on the step); the
-    result, or None when another request closed it first. owner: (user id, track), when the
-    caller knows them."""
-    user_id, track = owner or _OWNER.execute(session, {"id": attempt_id}).one()
-    policy, pool = bridge.frozen_parts(session, attempt_id)
-    responses = bridge.recorded_responses(session, attempt_id)
+    """Score the recorded responses and close the attempt (conditional on its being open at
+    step); the result, or None when another request closed it first. Adds, never commits."""
+    policy, pool = bridge.frozen_parts(session, live.id)
+    responses = store.recorded_responses(session, live.id)
     result = engine.score_responses(responses, policy, pool, reason)
-    won = _CLOSE.execute(
-        session,
-        {
-            "w_id": attempt_id,
-            "w_step": step,
-            "v_status": "expired" if expired else "finished",
-            "v_at": to_db(now),
-            "v_reason": reason,
-            "v_passed": result.passed,
-            "v_score": result.scaled_score,
-            "v_result": result.to_dict(),
-        },
-    ).rowcount
+    won = store.close(
+        session, attempt_id=live.id, step=step, expired=expired, reason=reason, result=result,
+        cut_theta=policy.cut_theta, now=now,
+        unanswered=live.pending_item_id if step == live.step else None,  # shown, never answered
+    )  # fmt: skip
     if not won:
         return None
+    notices.owe_result_mail(session, live.id, at=now)
+    webhooks.emit(session, "exam.completed", _completed(live, result, reason, expired, now),
+                  at=now, key=f"exam.completed:{live.id}")  # fmt: skip
+    if result.passed:  # issuing the certificate is recorded in the result's transaction (F-01)
+        payload = {
+            "attempt_id": live.id,
+            "user_id": live.user_id,
+            "track": live.track,
+            "passed_at": as_utc(now).isoformat(),
+        }
+        jobs.enqueue(session, EXAM_PASSED, payload, at=now, key=passed_key(live.id))
     audit.record(
         session,
         action="exam.expire" if expired else "exam.finish",
         at=now,
-        actor_id=user_id,
-        subject=f"attempt:{attempt_id}",
+        actor_id=live.user_id,
+        subject=f"attempt:{live.id}",
         data={
-            "track": track,
+            "track": live.track,
             "reason": reason,
             "passed": result.passed,
             "scaled_score": result.scaled_score,
+            "scale_version": result.scale_version,
+            "cut_score": result.cut_score,
             "answered": len(responses),
         },
     )
     return result
 
 
+def _completed(
+    live: Live, result: engine.ExamResult, reason: str, expired: bool, now: datetime
+) -> dict[str, Any]:
+    """What the exam.completed webhook says (no item content, no responses)."""
+    return {
+        "attempt_id": live.id,
+        "candidate": {"id": live.user_id},
+        "track": live.track,
+        "status": "expired" if expired else "finished",
+        "end_reason": reason,
+        "passed": result.passed,
+        "scaled_score": result.scaled_score,
+        "cut_score": result.cut_score,
+        "scale_version": result.scale_version,
+        "finished_at": as_utc(now).isoformat(),
+    }
+
+
 def notify(
-    session: Session, attempt_id: int, on_exam_passed: OnExamPassed, *, passed: bool | None = None
+    session: Session, attempt_id: int, on_exam_passed: OnExamPassed, *, passed: bool
 ) -> None:
-    """Tell the layer above about a pass, after the result is committed (passed: the result's
-    verdict when the caller has it; a fail needs nothing more).
+    """Tell the layer above about a pass, after the result is committed (a fail needs nothing
+    more). The pass is already recorded as an exam.passed job in the result's transaction;
+    this runs it now, so the candidate sees the certificate at once, and a crash before or
+    during it leaves the job to a runner.
 
     In the exam lane this runs after the lane's job, on a session of its own (issuing a
     certificate signs it, which must not hold up the other candidates' answers).
     """
-    if passed is False:
+    if not passed:
         return
     if lane.defer(session, lambda own: _notify(own, attempt_id, on_exam_passed)):
         return
@@ -130,54 +112,52 @@ def notify(
 
 
 def _notify(session: Session, attempt_id: int, on_exam_passed: OnExamPassed) -> None:
-    attempt = session.get(ExamAttempt, attempt_id, populate_existing=True)
-    if attempt is None or not attempt.passed:
-        return
+    # The layer above reads the attempt's record through this session: refresh what its
+    # identity map may hold from before the result (the loop writes with Core statements).
+    session.get(ExamAttempt, attempt_id, populate_existing=True)
     try:
         on_exam_passed(session, attempt_id)
     except Exception:  # the result stands; the credentials layer can catch up later
         log.exception("on_exam_passed failed for attempt %s", attempt_id)
-        session.rollback()
+        db.rollback(session)
 
 
-def expire_one(session, *, attempt_id: int, now, on_exam_passed) -> bool:
-    attempt = session.get(ExamAttempt, attempt_id, populate_existing=True)
-    if attempt is None or attempt.status != "open":
+def expire_one(session: Session, live: Live, *, now: datetime, ports: Ports) -> bool:
+    """Close an open attempt whose time is up, scored on the answers recorded; committed.
+    False when another request closed or moved it first."""
+    if live.status != "open":
         return False
-    result = finish(
-        session,
-        attempt_id=attempt_id,
-        step=attempt.step,
-        reason=EXPIRED,
-        now=now,
-        expired=True,
-        owner=(attempt.user_id, attempt.track),
-    )
-    prepared.commit(session)
+    result = finish(session, live, step=live.step, reason=EXPIRED, now=now, expired=True)
+    db.commit(session)
+    store.forget(session, live.id)
     if result is not None:
-        notify(session, attempt_id, on_exam_passed, passed=result.passed)
+        notify(session, live.id, ports.on_exam_passed, passed=result.passed)
     return result is not None
 
 
-def expire_overdue(*, session: Session, now: datetime, on_exam_passed: OnExamPassed = no_op) -> int:
+def _expire_by_id(session: Session, attempt_id: int, *, now: datetime, ports: Ports) -> bool:
+    live = store.read_live(session, attempt_id)
+    return live is not None and expire_one(session, live, now=now, ports=ports)
+
+
+def expire_overdue(*, session: Session, now: datetime, ports: Ports = NO_PORTS) -> int:
     """The sweep: score and close every open attempt whose deadline has passed."""
     ids = session.exec(
-        select(ExamAttempt.id).where(
-            ExamAttempt.status == "open", ExamAttempt.deadline_at <= to_db(now)
+        select(col(ExamAttempt.id)).where(
+            ExamAttempt.status == "open", col(ExamAttempt.deadline_at) <= to_db(now)
         )
     ).all()
-    return sum(
-        expire_one(session, attempt_id=i, now=now, on_exam_passed=on_exam_passed) for i in ids
-    )
+    return sum(_expire_by_id(session, int(i), now=now, ports=ports) for i in ids if i)
 
 
-def expire_for_user(session, *, user_id, now, on_exam_passed) -> None:
+def expire_for_user(session: Session, *, user_id: int, now: datetime, ports: Ports) -> None:
+    """Close the user's overdue attempts (before the eligibility rules look at them)."""
     overdue = session.exec(
-        select(ExamAttempt.id).where(
+        select(col(ExamAttempt.id)).where(
             ExamAttempt.user_id == user_id,
             ExamAttempt.status == "open",
-            ExamAttempt.deadline_at <= to_db(now),
+            col(ExamAttempt.deadline_at) <= to_db(now),
         )
     ).all()
     for attempt_id in overdue:
-        expire_one(session, attempt_id=attempt_id, now=now, on_exam_passed=on_exam_passed)
+        _expire_by_id(session, int(attempt_id or 0), now=now, ports=ports)

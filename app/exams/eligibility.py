@@ -1,22 +1,22 @@
 """Who may start an exam and from when: prerequisites, waivers, retakes, accommodations."""
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import load_only
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts
 from app.accounts.models import User
-from app.core import audit
+from app.core import audit, db
 from app.core.clock import as_utc, to_db
 from app.core.errors import InvalidInput, NotFound
 from app.courses import service as courses
+from app.exams import rescoring
 from app.exams.models import Accommodation, ExamAttempt, ExamWaiver
+from app.exams.ports import CertifiedTracks
 
-CertifiedTracks = Callable[[Session, int], set[str]]
 FACTOR_MIN, FACTOR_MAX = 1.0, 4.0
 
 
@@ -93,7 +93,7 @@ def _prerequisite_reason(session, user_id, code, policy, certified_tracks) -> tu
 
 
 def check(
-    session: Session, *, user: User, track: str, now: datetime, certified_tracks: CertifiedTracks
+    session: Session, *, user_id: int, track: str, now: datetime, certified_tracks: CertifiedTracks
 ) -> Eligibility:
     """Apply the track's rules in order; every rule that blocks adds its reason."""
     row = courses.get_track(session, track)
@@ -101,11 +101,13 @@ def check(
     now = as_utc(now)
     reasons: list[str] = []
     dates: list[datetime] = []
-    attempts = _attempts(session, user.id, row.code)
+    attempts = _attempts(session, user_id, row.code)
+    voided = rescoring.voided_attempts(session, user_id=user_id, track=row.code)
+    attempts = [a for a in attempts if a.id not in voided]  # a voided attempt is retaken free
     open_attempt = next((a for a in attempts if a.status == "open"), None)
     if open_attempt is not None:
         reasons.append("You have an attempt in progress on this exam; resume it.")
-    prereq, waived = _prerequisite_reason(session, user.id, row.code, policy, certified_tracks)
+    prereq, waived = _prerequisite_reason(session, user_id, row.code, policy, certified_tracks)
     if prereq:
         reasons.append(prereq)
     closed = [a for a in attempts if a.status != "open"]
@@ -113,9 +115,9 @@ def check(
         last = as_utc(closed[-1].finished_at or closed[-1].started_at)
         retake_at = last + timedelta(days=exam["retake_wait_days"])
         if retake_at > now:
+            # the date is available_from, shown once in the reader's time zone
             reasons.append(
-                f"After an attempt you wait {exam['retake_wait_days']} days before the next; "
-                f"you may start again from {retake_at:%d %B %Y %H:%M} UTC."
+                f"After an attempt you wait {exam['retake_wait_days']} days before the next."
             )
             dates.append(retake_at)
     since = now - relativedelta(months=12)
@@ -123,10 +125,7 @@ def check(
     limit = exam["max_attempts_per_12_months"]
     if len(window) >= limit:
         free_at = window[len(window) - limit] + relativedelta(months=12)
-        reasons.append(
-            f"You may start at most {limit} attempts in 12 months; "
-            f"the next becomes available on {free_at:%d %B %Y %H:%M} UTC."
-        )
+        reasons.append(f"You may start at most {limit} attempts in 12 months.")
         dates.append(free_at)
     return Eligibility(
         track=row.code,
@@ -137,7 +136,7 @@ def check(
         attempts_last_12_months=len(window),
         max_attempts_per_12_months=limit,
         waiver=waived,
-        time_factor=time_factor(session, user_id=user.id),
+        time_factor=time_factor(session, user_id=user_id),
     )
 
 
@@ -178,7 +177,7 @@ def grant_waiver(
         subject=f"user:{user.id}",
         data={"track": row.code, "reason": reason, "waiver_id": waiver.id},
     )
-    session.commit()
+    db.commit(session)
     return waiver
 
 
@@ -198,7 +197,7 @@ def withdraw_waiver(
         subject=f"user:{user_id}",
         data={"track": waiver.track, "reason": reason, "waiver_id": waiver.id},
     )
-    session.commit()
+    db.commit(session)
     return waiver
 
 
@@ -229,7 +228,7 @@ def grant_accommodation(
         subject=f"user:{user.id}",
         data={"factor": row.time_factor, "reason": reason, "accommodation_id": row.id},
     )
-    session.commit()
+    db.commit(session)
     return row
 
 
@@ -250,7 +249,7 @@ def withdraw_accommodation(
         subject=f"user:{user_id}",
         data={"reason": reason, "accommodation_id": row.id},
     )
-    session.commit()
+    db.commit(session)
     return row
 
 
@@ -259,13 +258,13 @@ def waivers_and_accommodations(session: Session) -> tuple[list, list]:
     waivers = session.exec(
         select(ExamWaiver, User)
         .join(User, User.id == ExamWaiver.user_id)
-        .where(ExamWaiver.withdrawn_at.is_(None))
-        .order_by(ExamWaiver.granted_at.desc())
+        .where(col(ExamWaiver.withdrawn_at).is_(None))
+        .order_by(col(ExamWaiver.granted_at).desc())
     ).all()
     accs = session.exec(
         select(Accommodation, User)
         .join(User, User.id == Accommodation.user_id)
-        .where(Accommodation.withdrawn_at.is_(None))
-        .order_by(Accommodation.granted_at.desc())
+        .where(col(Accommodation.withdrawn_at).is_(None))
+        .order_by(col(Accommodation.granted_at).desc())
     ).all()
     return list(waivers), list(accs)

@@ -13,23 +13,34 @@ from sqlmodel import Session
 from app.core import db
 from app.core.clock import to_db
 from app.core.lru import LRU
-from app.core.prepared import Prepared
-from app.exams.models import ExamAttempt, ExamPool, ExamResponse
+from app.exams.models import ExamAttempt, ExamPool
+from app.itembank import pools
 from app.itembank import service as itembank
-from app.psychometrics import engine
+from app.psychometrics import engine, scoring
 
 RANDOMESQUE_K = 5  # exposure control: pick among the five most informative items
 CI_LEVEL = 0.95
+FACT_LIMIT = 1  # items of one fact are enemies: at most one per attempt
 
 
 def freeze_policy(track_policy: dict) -> dict:
-    """The part of the track's policy an attempt keeps, plus the engine's settings."""
+    """The part of the track's policy an attempt keeps (its scale too), plus the engine's
+    settings."""
     return {
         "exam": dict(track_policy["exam"]),
         "blueprint": [dict(d) for d in track_policy["blueprint"]],
         "prerequisites": dict(track_policy["prerequisites"]),
-        "engine": {"randomesque_k": RANDOMESQUE_K, "ci_level": CI_LEVEL},
+        "scale": dict(track_policy["scale"]),
+        "engine": {"randomesque_k": RANDOMESQUE_K, "ci_level": CI_LEVEL, "fact_limit": FACT_LIMIT},
     }
+
+
+def scale_of(policy: dict) -> scoring.Scale:
+    """The reported scale of a track's or an attempt's policy; attempts frozen before scales had
+    versions keep the scale they started under, 500 + 100 (theta - cut)."""
+    if "scale" in policy:
+        return scoring.Scale.from_dict(policy["scale"])
+    return scoring.Scale.legacy(float(policy["exam"]["cut_theta"]))
 
 
 def snapshot_pool(session: Session, *, track: str) -> list[dict]:
@@ -78,7 +89,7 @@ def frozen_pool(
     return pool_id, _item_pool_by_id(session, pool_id, items)
 
 
-_POOL_KEYS = ("id", "item", "a", "b", "c", "domain", "pretest")
+_POOL_KEYS = ("id", "item", "a", "b", "c", "domain", "fact", "pretest")
 _CONTENT_KEYS: LRU[int, tuple[list, tuple]] = LRU(16)
 
 
@@ -88,7 +99,7 @@ def _content_key(scope: str, items: list[dict]) -> tuple:
     hit = _CONTENT_KEYS.get(id(items))
     if hit is not None and hit[0] is items and hit[1][0] == scope:
         return hit[1]
-    key = (scope, tuple(tuple(p[k] for k in _POOL_KEYS) for p in items))
+    key = (scope, tuple(tuple(p.get(k) for k in _POOL_KEYS) for p in items))
     _CONTENT_KEYS.put(id(items), (items, key))
     return key
 
@@ -109,7 +120,7 @@ def _item_pool_by_id(session: Session, pool_id: int, items: list[dict] | None = 
 
 
 def pool_items(session: Session, attempt_id: int) -> list[dict]:
-    """The frozen pool of an attempt as stored (ids, item ids, domains, parameters, pretest)."""
+    """The frozen pool of an attempt as stored (ids, items, domains, facts, parameters, pretest)."""
     return (
         session.connection()
         .execute(
@@ -121,7 +132,16 @@ def pool_items(session: Session, attempt_id: int) -> list[dict]:
     )
 
 
-def cat_policy(policy: dict) -> engine.CatPolicy:
+def cat_policy(policy: dict, exposure: dict | None = None) -> engine.CatPolicy:
+    """The engine policy of a frozen policy dict, with a pool revision's stored exposure
+    control (CatPolicy fields in to_dict form, app/itembank/pools.py) applied if given."""
+    built = _cat_policy(policy)
+    if not exposure:
+        return built
+    return engine.CatPolicy.from_dict({**built.to_dict(), **exposure})
+
+
+def _cat_policy(policy: dict) -> engine.CatPolicy:
     exam = policy["exam"]
     return engine.CatPolicy(
         min_items=exam["min_items"],
@@ -131,6 +151,8 @@ def cat_policy(policy: dict) -> engine.CatPolicy:
         randomesque_k=policy["engine"]["randomesque_k"],
         ci_level=policy["engine"]["ci_level"],
         pretest_count=exam["pretest_items"],
+        scale=scale_of(policy),
+        fact_limit=policy["engine"].get("fact_limit", 0),  # frozen before enemy sets: none
     )
 
 
@@ -142,7 +164,17 @@ def item_pool(pool: list[dict]) -> engine.ItemPool:
         [p["c"] for p in pool],
         [p["domain"] for p in pool],
         is_pretest=[p["pretest"] for p in pool],
+        fact=[p.get("fact") for p in pool],
     )
+
+
+def pool_problems(session: Session, *, track: str, policy: dict) -> list[str]:
+    """Why the track's current pool cannot serve its policy (engine.pool_problems); the
+    loaders report these, so no candidate ever meets them."""
+    items = snapshot_pool(session, track=track)
+    if not items:
+        return ["no exam items"]
+    return engine.pool_problems(cat_policy(freeze_policy(policy)), item_pool(items))
 
 
 @dataclass(frozen=True)
@@ -155,24 +187,28 @@ class Frozen:
 
 
 _FROZEN: LRU[tuple[str, int], tuple[engine.CatPolicy, engine.ItemPool]] = LRU(1024)
-_ATTEMPTS = ExamAttempt.__table__
-_POOLS = ExamPool.__table__
-_FROZEN_QUERY = sa_select(_ATTEMPTS.c.policy, _ATTEMPTS.c.pool_id).where(
-    _ATTEMPTS.c.id == bindparam("id")
-)
+_ATTEMPTS = db.table(ExamAttempt)
+_POOLS = db.table(ExamPool)
+_FROZEN_QUERY = sa_select(
+    _ATTEMPTS.c.policy, _ATTEMPTS.c.pool_id, _ATTEMPTS.c.pool_revision_id
+).where(_ATTEMPTS.c.id == bindparam("id"))
 
 
 def frozen_parts(session: Session, attempt_id: int) -> tuple[engine.CatPolicy, engine.ItemPool]:
     """The attempt's policy and pool as engine values, cached per process.
 
-    Both are frozen when the attempt starts and never change, so a cache keyed by the attempt id
-    is always right; the pool itself is shared with every attempt on the same stored pool.
+    Both are frozen when the attempt starts and never change (nor does the exposure control of
+    the pool revision it started on), so a cache keyed by the attempt id is always right; the
+    pool itself is shared with every attempt on the same stored pool.
     """
     key = (db.cache_scope(session), attempt_id)
     parts = _FROZEN.get(key)
     if parts is None:
         row = session.connection().execute(_FROZEN_QUERY, {"id": attempt_id}).one()
-        parts = (cat_policy(row.policy), _item_pool_by_id(session, row.pool_id))
+        exposure = None
+        if row.pool_revision_id is not None:  # its exposure control, stored once, never changed
+            exposure = pools.derived(session, row.pool_revision_id).exposure
+        parts = (cat_policy(row.policy, exposure), _item_pool_by_id(session, row.pool_id))
         _FROZEN.put(key, parts)
     return parts
 
@@ -194,16 +230,3 @@ def thaw(session: Session, attempt_id: int, state: dict | engine.AttemptState) -
     if not isinstance(state, engine.AttemptState):
         state = engine.AttemptState.from_dict(state)
     return Frozen(policy=policy, pool=pool, state=state)
-
-
-def recorded_responses(session: Session, attempt_id: int) -> list[tuple[str, bool]]:
-    """(item id, correct) pairs of the response log, in order: what the result is scored on."""
-    return [(str(v), bool(ok)) for v, ok in _LOG.execute(session, {"id": attempt_id}).all()]
-
-
-_RESPONSES = ExamResponse.__table__
-_LOG = Prepared(
-    sa_select(_RESPONSES.c.item_version_id, _RESPONSES.c.correct)
-    .where(_RESPONSES.c.attempt_id == bindparam("id"))
-    .order_by(_RESPONSES.c.position)
-)

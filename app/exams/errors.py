@@ -1,6 +1,6 @@
 """Exam errors: each carries its HTTP status."""
 
-from app.core.errors import Conflict
+from app.core.errors import Conflict, InvalidInput
 
 
 class AttemptClosed(Conflict):
@@ -19,3 +19,9 @@ class NotEligible(Conflict):
     """The candidate may not start now (the message says why); 409, as 403 means a role."""
 
     code = "not_eligible"
+
+
+class AgreementNeeded(InvalidInput):
+    """A start without the current candidate agreement accepted (422; the message says how)."""
+
+    code = "agreement_needed"

@@ -77,6 +77,9 @@ class ExamAttempt(SQLModel, table=True):
     time_factor: float = 1.0
     policy: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     pool_id: int = Field(foreign_key="exam_pool.id", index=True)
+    # The pool revision the attempt started on (its exposure control); NULL for attempts that
+    # started before revisions existed or while the track had none in force.
+    pool_revision_id: int | None = Field(default=None, foreign_key="pool_revision.id", index=True)
     state: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     step: int = 0
     pending_item_id: int | None = Field(default=None, foreign_key="item_version.id")
@@ -86,7 +89,15 @@ class ExamAttempt(SQLModel, table=True):
     end_reason: str | None = Field(default=None, max_length=40)
     passed: bool | None = None
     scaled_score: int | None = None
+    # The scale the result was reported on, the cut applied and its value on that scale; NULL
+    # for results reported before scales had versions (500 + 100 (theta - cut), cut at 500).
+    scale_version: str | None = Field(default=None, max_length=40)
+    cut_theta: float | None = None
+    cut_score: int | None = None
     result: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The version of the candidate agreement accepted before the clock started
+    # (app/exams/agreement.py); NULL for attempts started before the agreement existed.
+    agreement: str | None = Field(default=None, max_length=20)
 
 
 class ExamResponse(SQLModel, table=True):
@@ -104,3 +115,25 @@ class ExamResponse(SQLModel, table=True):
     correct: bool
     presented_at: datetime
     answered_at: datetime
+
+
+class ExamDecision(SQLModel, table=True):
+    """A later decision on a closed attempt that supersedes its result: a rescore (the stored
+    response log scored again without withdrawn items) or a void (the attempt no longer
+    counts; the candidate may retake it at once). The attempt's own result is never changed;
+    the newest decision is the one in force. Never changed itself."""
+
+    __tablename__ = "exam_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="exam_attempt.id", index=True)
+    kind: str = Field(max_length=10)  # rescore | void
+    passed: bool | None = None
+    scaled_score: int | None = None
+    result: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    excluded: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    previous_passed: bool | None = None
+    reason: str = Field(max_length=2000)
+    source: str = Field(max_length=100)  # e.g. "appeal 4", "withdrawal 2"
+    decided_by: int = Field(foreign_key="user_account.id")
+    decided_at: datetime

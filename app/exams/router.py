@@ -1,142 +1,28 @@
-"""Exam pages and API for candidates: eligibility, start, the adaptive item loop, results."""
+"""Exam pages for candidates: eligibility, the rules and agreement, start, the adaptive item
+loop, results. The API is in api_router.py; what both show is built in outputs.py."""
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Form as FastForm
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from app.accounts.deps import (
-    CurrentUser,
-    SignedInApiInRoute,
-    SignedInInRoute,
-    api_csrf_protect,
-    as_caller,
-    csrf_protect,
-)
+from app.accounts.deps import CurrentUser, SignedIn, csrf_protect, in_lane
 from app.core.db import SessionDep
-from app.core.errors import Conflict, InvalidInput
+from app.core.deps import Now
+from app.core.errors import InvalidInput
 from app.courses import service as courses
-from app.exams import schemas, service
-from app.exams.errors import AttemptClosed, StaleItem
+from app.exams import delivery, outputs, rescoring, results, service
+from app.exams.errors import AgreementNeeded, AttemptClosed, NotEligible, StaleItem
 from app.exams.models import ExamAttempt
+from app.exams.outputs import AttemptId, Caller
+from app.exams.views import AttemptView
 from app.itembank.files import LETTERS
-from app.web.templating import redirect, render, schema_response
+from app.web.templating import redirect, render
 
 web = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-AttemptId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-api = APIRouter(prefix="/api/v1/exams", tags=["exams"], dependencies=[Depends(api_csrf_protect)])
-# The exam loop's two API routes (one request per question): one dependency that checks both
-# sign-in and CSRF (see signed_in_api_in_route), so no router-wide dependency here.
-loop = APIRouter(prefix="/api/v1/exams", tags=["exams"])
-
-
-def hooks(request: Request) -> dict:
-    """The ports the credentials layer plugs in (see create_app)."""
-    return {
-        "certified_tracks": request.app.state.certified_tracks,
-        "on_exam_passed": request.app.state.on_exam_passed,
-    }
-
-
-def now(request: Request):
-    return request.app.state.clock()
-
-
-def present(request: Request, session, user, attempt_id: int) -> service.AttemptView:
-    """The attempt with its pending item (the sweep's rules applied first)."""
-    return service.present(
-        session=session,
-        user=user,
-        attempt_id=attempt_id,
-        now=now(request),
-        on_exam_passed=hooks(request)["on_exam_passed"],
-    )
-
-
-def eligibility_out(session, request, user, track) -> schemas.EligibilityOut:
-    e = service.eligibility_for(
-        session=session, user=user, track=track.code, now=now(request), **hooks(request)
-    )
-    exam = track.policy["exam"]
-    return schemas.EligibilityOut(
-        track=track.code,
-        title=track.title,
-        eligible=e.eligible,
-        reasons=e.reasons,
-        available_from=e.available_from,
-        open_attempt_id=e.open_attempt_id,
-        attempts_last_12_months=e.attempts_last_12_months,
-        max_attempts_per_12_months=e.max_attempts_per_12_months,
-        time_limit_minutes=exam["time_limit_minutes"] * e.time_factor,
-        min_questions=exam["min_items"] + exam["pretest_items"],
-        max_questions=exam["max_items"] + exam["pretest_items"],
-    )
-
-
-def attempt_out(v: service.AttemptView) -> schemas.AttemptOut:
-    a = v.attempt
-    item = schemas.ItemOut(**v.item.__dict__) if v.item else None
-    return schemas.AttemptOut(
-        id=a.id,
-        track=a.track,
-        status=a.status,
-        started_at=a.started_at,
-        deadline_at=a.deadline_at,
-        answered=v.answered,
-        seconds_left=v.seconds_left,
-        warning=v.warning,
-        item=item,
-        result_url=None if a.status == "open" else f"/api/v1/exams/attempts/{a.id}/result",
-    )
-
-
-def result_out(session, attempt: ExamAttempt) -> schemas.ResultOut:
-    if attempt.status == "open" or attempt.result is None:
-        raise Conflict("This attempt is still in progress; its result is not ready.")
-    domains = [
-        schemas.DomainOut(
-            code=d.code,
-            title=d.title,
-            result=d.label,
-            questions=d.n_items,
-            study=[schemas.StudyLink(title=t, href=h) for t, h in d.lessons],
-        )
-        for d in service.domain_results(session, attempt)
-    ]
-    return schemas.ResultOut(
-        attempt_id=attempt.id,
-        track=attempt.track,
-        status=attempt.status,
-        passed=bool(attempt.passed),
-        scaled_score=attempt.scaled_score,
-        answered=attempt.step,
-        time_expired=attempt.end_reason == service.EXPIRED,
-        started_at=attempt.started_at,
-        finished_at=attempt.finished_at,
-        domains=domains,
-    )
-
-
-def history_out(attempts) -> list[schemas.HistoryOut]:
-    return [
-        schemas.HistoryOut(
-            id=a.id,
-            track=a.track,
-            status=a.status,
-            started_at=a.started_at,
-            finished_at=a.finished_at,
-            passed=a.passed,
-            scaled_score=a.scaled_score,
-            url=f"/exams/attempts/{a.id}",
-        )
-        for a in attempts
-    ]
-
-
-# ---------------------------------------------------------------- pages
 
 
 async def form_data(request: Request) -> FormData:
@@ -144,6 +30,7 @@ async def form_data(request: Request) -> FormData:
 
 
 Form = Annotated[FormData, Depends(form_data)]
+Agreement = Annotated[str, FastForm(max_length=20)]
 
 
 def parse_answer(form: FormData) -> tuple[int, str, list[str]]:
@@ -161,206 +48,189 @@ def parse_answer(form: FormData) -> tuple[int, str, list[str]]:
     return position, token, [str(v) for v in form.getlist("answer")][:5]
 
 
+def kept_choices(form: FormData) -> dict:
+    """What the candidate chose on a refused answer, to show it again (never stored)."""
+    ranks = {f"rank_{k}": str(form.get(f"rank_{k}", ""))[:2] for k in LETTERS[:5]}
+    return {**ranks, "answer": [str(v)[:1] for v in form.getlist("answer")][:5]}
+
+
 @web.get("/exams")
-def exams_page(request: Request, session: SessionDep, user: CurrentUser):
-    tracks = [eligibility_out(session, request, user, t) for t in courses.list_tracks(session)]
-    history = history_out(service.history(session, user=user))
+def exams_page(request: Request, session: SessionDep, user: CurrentUser, now: Now):
+    tracks = [
+        outputs.eligibility_out(session, request, user.id, t, now)
+        for t in courses.list_tracks(session)
+    ]
+    history = outputs.history_out(service.history(session, user_id=user.id))
     return render(request, "exams/index.html", {"tracks": tracks, "history": history})
 
 
-@web.get("/exams/attempts/{attempt_id}", dependencies=[SignedInInRoute])
-async def attempt_page(request: Request, attempt_id: AttemptId):
-    """The question page (one thread hand-off, like the API's exam loop: see as_caller)."""
-
-    def work(session, user):
-        return _attempt_response(request, session, present(request, session, user, attempt_id))
-
-    return await as_caller(request, work)
+# The exam loop's routes: each hands a module-level work(session, caller, **arguments) to the
+# exam lane (accounts.deps.in_lane), which signs the caller in on the lane's session.
 
 
-def _attempt_response(request, session, v: service.AttemptView, message="", status=200):
-    if v.attempt.status != "open":
+def question_page(
+    session: Session, caller: Caller, *, request: Request, attempt_id: int, now: datetime
+) -> Response:
+    v = delivery.present(
+        session=session,
+        user_id=caller.id,
+        attempt_id=attempt_id,
+        now=now,
+        ports=outputs.ports(request),
+    )
+    return _attempt_response(request, session, v)
+
+
+@web.get("/exams/attempts/{attempt_id}", dependencies=[SignedIn])
+async def attempt_page(request: Request, attempt_id: AttemptId, now: Now):
+    """The question page (or the result once the attempt has ended)."""
+    return await in_lane(request, question_page, request=request, attempt_id=attempt_id, now=now)
+
+
+def _attempt_response(
+    request: Request,
+    session: Session,
+    v: AttemptView,
+    message: str = "",
+    status: int = 200,
+    chosen: dict[str, Any] | None = None,
+) -> Response:
+    """The question page (or the result once the attempt has ended); `chosen` refills the form
+    with what the candidate sent when it was refused."""
+    if not isinstance(v.attempt, ExamAttempt):
         return render(
             request,
-            "exams/result.html",
-            {"r": result_out(session, v.attempt), "message": message},
+            "exams/attempt.html",
+            {"a": outputs.attempt_out(v), "letters": LETTERS, "message": message, "chosen": chosen},
             status_code=status,
         )
-    return render(
-        request,
-        "exams/attempt.html",
-        {"a": attempt_out(v), "letters": LETTERS, "message": message},
-        status_code=status,
-    )
+    context = {
+        "r": outputs.result_out(request, session, v.attempt),
+        "message": message,
+        "decision": rescoring.in_force(session, v.attempt.id).decision,
+    }
+    return render(request, "exams/result.html", context, status_code=status)
 
 
-@web.post("/exams/attempts/{attempt_id}/answer", dependencies=[SignedInInRoute])
-async def answer_form(request: Request, attempt_id: AttemptId, form: Form):
+def answer_page(
+    session: Session,
+    caller: Caller,
+    *,
+    request: Request,
+    attempt_id: int,
+    form: FormData,
+    now: datetime,
+) -> Response:
+    """Record the form's answer and go to the next question; a refused answer comes back on
+    the question page with its message."""
+    try:
+        sent = delivery.Answer(caller.id, attempt_id, *parse_answer(form))
+        delivery.submit_answer(session, sent, now=now, ports=outputs.ports(request))
+    except (StaleItem, AttemptClosed, InvalidInput) as exc:
+        v = delivery.present(
+            session=session,
+            user_id=caller.id,
+            attempt_id=attempt_id,
+            now=now,
+            ports=outputs.ports(request),
+        )
+        chosen = kept_choices(form) if isinstance(exc, InvalidInput) else None
+        return _attempt_response(request, session, v, exc.message, exc.status_code, chosen)
+    return redirect(f"/exams/attempts/{attempt_id}")
+
+
+@web.post("/exams/attempts/{attempt_id}/answer", dependencies=[SignedIn])
+async def answer_form(request: Request, attempt_id: AttemptId, form: Form, now: Now):
     """A form post answers; the redirect shows the next question (one thread hand-off)."""
-
-    def work(session, user):
-        position, token, answer = parse_answer(form)
-        try:
-            service.submit_answer(
-                session=session,
-                user=user,
-                attempt_id=attempt_id,
-                position=position,
-                token=token,
-                answer=answer,
-                now=now(request),
-                on_exam_passed=hooks(request)["on_exam_passed"],
-            )
-        except (StaleItem, AttemptClosed, InvalidInput) as exc:
-            v = present(request, session, user, attempt_id)
-            return _attempt_response(request, session, v, exc.message, exc.status_code)
-        return redirect(f"/exams/attempts/{attempt_id}")
-
-    return await as_caller(request, work)
+    return await in_lane(
+        request, answer_page, request=request, attempt_id=attempt_id, form=form, now=now
+    )
 
 
 @web.get("/exams/attempts/{attempt_id}/report")
 def report_page(request: Request, attempt_id: AttemptId, session: SessionDep, user: CurrentUser):
-    attempt = service.get_attempt(session, user=user, attempt_id=attempt_id)
+    attempt = results.own_attempt(session, user_id=user.id, attempt_id=attempt_id)
     return render(
         request,
         "exams/report.html",
-        {"r": result_out(session, attempt), "candidate": user.name},
+        {"r": outputs.result_out(request, session, attempt), "candidate": user.name},
     )
 
 
-@web.get("/exams/{code}")
-def track_page(request: Request, code: str, session: SessionDep, user: CurrentUser):
+def _track_response(
+    request: Request,
+    session: Session,
+    user_id: int,
+    code: str,
+    now: datetime,
+    message: str = "",
+    status: int = 200,
+) -> Response:
     track = courses.get_track(session, code)
     return render(
         request,
         "exams/track.html",
         {
-            "e": eligibility_out(session, request, user, track),
-            "history": history_out(service.history(session, user=user, track=track.code)),
+            "e": outputs.eligibility_out(session, request, user_id, track, now),
+            "history": outputs.history_out(
+                service.history(session, user_id=user_id, track=track.code)
+            ),
+            "message": message,
         },
+        status_code=status,
     )
+
+
+@web.get("/exams/{code}")
+def track_page(request: Request, code: str, session: SessionDep, user: CurrentUser, now: Now):
+    return _track_response(request, session, user.id, code, now)
+
+
+def _confirm_response(
+    request: Request,
+    session: Session,
+    user_id: int,
+    code: str,
+    now: datetime,
+    message: str = "",
+    status: int = 200,
+) -> Response:
+    """The rules and the candidate agreement, before the clock starts (the track page when
+    the candidate may not start)."""
+    e = outputs.eligibility_out(session, request, user_id, courses.get_track(session, code), now)
+    if not e.eligible:
+        return _track_response(request, session, user_id, code, now, message, status)
+    context = {"e": e, "agreement": outputs.agreement_out(), "message": message}
+    return render(request, "exams/confirm.html", context, status_code=status)
+
+
+@web.get("/exams/{code}/start")
+def confirm_page(request: Request, code: str, session: SessionDep, user: CurrentUser, now: Now):
+    return _confirm_response(request, session, user.id, code, now)
 
 
 @web.post("/exams/{code}/start")
-def start_form(request: Request, code: str, session: SessionDep, user: CurrentUser):
-    attempt = service.start_attempt(
-        session=session, user=user, track=code, now=now(request), **hooks(request)
-    )
-    return redirect(f"/exams/attempts/{attempt.id}")
-
-
-# ---------------------------------------------------------------- API
-
-
-@api.get("", response_model=list[schemas.EligibilityOut])
-def api_exams(request: Request, session: SessionDep, user: CurrentUser):
-    """Every track's exam with your eligibility."""
-    return [eligibility_out(session, request, user, t) for t in courses.list_tracks(session)]
-
-
-@api.get("/history", response_model=list[schemas.HistoryOut])
-def api_history(session: SessionDep, user: CurrentUser):
-    """Your attempts, newest first."""
-    return history_out(service.history(session, user=user))
-
-
-@loop.get(
-    "/attempts/{attempt_id}", response_model=schemas.AttemptOut, dependencies=[SignedInApiInRoute]
-)
-async def api_attempt(request: Request, attempt_id: AttemptId):
-    """The attempt with its pending question (the same one until it is answered)."""
-
-    def work(session, user):
-        return schema_response(attempt_out(present(request, session, user, attempt_id)))
-
-    return await as_caller(request, work)
-
-
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-async def answer_body(request: Request) -> schemas.AnswerIn:
-    """The answer's JSON body, parsed and validated by pydantic-core in one step; invalid
-    JSON or fields get the same 422 as any other route. (A `data: AnswerIn` parameter goes
-    through FastAPI's body machinery: 1.4% more instructions per answer, docs/BENCHMARKS.md.)"""
-    if request.headers.get("content-type", "").startswith(FORM_TYPES):  # (perhaps read already)
-        raise RequestValidationError(
-            [{"type": "json_type", "loc": ("body",), "msg": "The answer must be sent as JSON."}]
-        )
+def start_form(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    user: CurrentUser,
+    now: Now,
+    agreement: Agreement = "",
+):
+    """Start once the agreement is accepted, or say why not: on the confirmation page (no
+    agreement) or the exam's page (which links to an attempt already running)."""
     try:
-        return schemas.AnswerIn.model_validate_json(await request.body())
-    except ValidationError as exc:
-        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-        raise RequestValidationError(errors) from None
-
-
-ANSWER_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": schemas.AnswerIn.model_json_schema()}},
-    }
-}
-
-
-@loop.post(
-    "/attempts/{attempt_id}/answers",
-    response_model=schemas.AnswerOut,
-    dependencies=[SignedInApiInRoute],
-    openapi_extra=ANSWER_BODY,
-)
-async def api_answer(request: Request, attempt_id: AttemptId):
-    """Answer the pending question; repeating the same answer is safe (duplicate: true)."""
-    data = await answer_body(request)
-
-    def work(session, user):
-        outcome, v = service.answer_and_next(
+        attempt = service.start_attempt(
             session=session,
-            user=user,
-            attempt_id=attempt_id,
-            position=data.position,
-            token=data.token,
-            answer=data.answer,
-            now=now(request),
-            on_exam_passed=hooks(request)["on_exam_passed"],
-        )  # the answer is committed first; the next item is chosen in its own transaction
-        a = v.attempt
-        return schema_response(
-            schemas.AnswerOut(
-                attempt_id=a.id,
-                position=outcome.position,
-                accepted=outcome.accepted,
-                duplicate=outcome.duplicate,
-                status=a.status,
-                answered=a.step,
-                next_url=f"/api/v1/exams/attempts/{a.id}"
-                + ("/result" if a.status != "open" else ""),
-                attempt=attempt_out(v),
-            )
+            user_id=user.id,
+            track=code,
+            now=now,
+            agreement=agreement or None,
+            ports=outputs.ports(request),
         )
-
-    return await as_caller(request, work)
-
-
-@api.get("/attempts/{attempt_id}/result", response_model=schemas.ResultOut)
-def api_result(attempt_id: AttemptId, session: SessionDep, user: CurrentUser):
-    """The result of a finished attempt with per-domain diagnostics."""
-    return result_out(session, service.get_attempt(session, user=user, attempt_id=attempt_id))
-
-
-@api.get("/{code}/eligibility", response_model=schemas.EligibilityOut)
-def api_eligibility(request: Request, code: str, session: SessionDep, user: CurrentUser):
-    """Whether you may start this exam now; if not, why and from when."""
-    return eligibility_out(session, request, user, courses.get_track(session, code))
-
-
-@api.post("/{code}/attempts", response_model=schemas.AttemptOut, status_code=201)
-def api_start(request: Request, code: str, session: SessionDep, user: CurrentUser):
-    """Start an attempt; the clock starts now. The first question is included."""
-    attempt = service.start_attempt(
-        session=session, user=user, track=code, now=now(request), **hooks(request)
-    )
-    return schema_response(
-        attempt_out(service.started_view(session, user=user, attempt=attempt, now=now(request))),
-        status_code=201,
-    )
+    except AgreementNeeded as exc:
+        return _confirm_response(request, session, user.id, code, now, exc.message, exc.status_code)
+    except NotEligible as exc:
+        return _track_response(request, session, user.id, code, now, exc.message, exc.status_code)
+    return redirect(f"/exams/attempts/{attempt.id}")

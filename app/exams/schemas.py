@@ -5,6 +5,14 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 
+class HeldOut(BaseModel):
+    """The certificate in force that the candidate holds on this track."""
+
+    number: str
+    valid_until: datetime
+    verify_url: str
+
+
 class EligibilityOut(BaseModel):
     track: str
     title: str
@@ -19,6 +27,22 @@ class EligibilityOut(BaseModel):
     time_limit_minutes: float = Field(description="Including the candidate's accommodation.")
     min_questions: int
     max_questions: int
+    held: HeldOut | None = Field(None, description="Your certificate in force on this track.")
+
+
+class AgreementOut(BaseModel):
+    """The candidate agreement: a start accepts this version."""
+
+    version: str
+    clauses: list[str]
+
+
+class StartIn(BaseModel):
+    agreement: str = Field(
+        min_length=1,
+        max_length=20,
+        description="The candidate agreement's version you accept (GET /api/v1/exams/agreement).",
+    )
 
 
 class ItemOut(BaseModel):
@@ -72,11 +96,39 @@ class StudyLink(BaseModel):
 
 
 class DomainOut(BaseModel):
+    """One domain of a result; the method is in docs/EXAMS.md ("Domain diagnostics")."""
+
     code: str
     title: str
-    result: str = Field(description="below | near | above the passing standard")
+    result: str = Field(
+        description="Against the passing standard: above | below (the domain's 90% interval "
+        "lies wholly on that side) | unclear (too few questions to tell) | none (no questions)."
+    )
+    relative: str = Field(
+        description="Against the candidate's answers in the other domains: weaker | stronger "
+        "| in_line | none (not computed for results stored before this field existed)."
+    )
     questions: int
-    study: list[StudyLink] = Field(description="The modules that teach a domain not yet above.")
+    correct: int | None = Field(description="Questions answered correctly in the domain.")
+    expected: float | None = Field(
+        description="The number correct expected from the answers in the other domains."
+    )
+    level: int = Field(
+        description="The domain's most likely level on the reported scale (200-800)."
+    )
+    level_range: tuple[int, int] = Field(description="Its 90% interval on the same scale.")
+    study: list[StudyLink] = Field(
+        description="The modules that teach a domain below the standard or weaker than the "
+        "candidate's others (or unclear, after a fail)."
+    )
+
+
+class CertificateRef(BaseModel):
+    """The certificate a passed attempt earned."""
+
+    number: str
+    status: str = Field(description="pending (awaiting approval) | active | revoked | superseded")
+    url: str = Field(description="Its public verification page.")
 
 
 class ResultOut(BaseModel):
@@ -84,12 +136,17 @@ class ResultOut(BaseModel):
     track: str
     status: str
     passed: bool
-    scaled_score: int = Field(description="200-800; 500 is the passing standard.")
+    scaled_score: int = Field(description="On the track's reported scale (200-800).")
+    passing_score: int = Field(description="The cut's value on that scale when reported.")
+    scale_version: str = Field(description="The version of the scale the score is on.")
     answered: int
     time_expired: bool
     started_at: datetime
     finished_at: datetime
     domains: list[DomainOut]
+    certificate: CertificateRef | None = Field(
+        None, description="The certificate this pass earned, once recorded (absent on a fail)."
+    )
 
 
 class HistoryOut(BaseModel):

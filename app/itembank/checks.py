@@ -10,11 +10,14 @@ import math
 import re
 import sys
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
 from app.courses import files as content_files
+from app.itembank import rules
 from app.itembank.files import (
+    FACTS_FILE,
     LETTERS,
     POOLS,
     PROVISIONAL_B,
@@ -51,8 +54,8 @@ def _where(b: BankItem) -> str:
     return f"{b.path}: {b.item.id}"
 
 
-def check_duplicates(items: list[BankItem]) -> list[str]:
-    """Pairs of near-duplicate stems, found through an index of shared shingles."""
+def near_duplicate_pairs(items: list[BankItem]) -> list[tuple[int, int, float]]:
+    """Index pairs (i < j) of near-duplicate stems, found through an index of shared shingles."""
     sets = [shingles(b.item.stem) for b in items]
     index: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(sets):
@@ -62,15 +65,26 @@ def check_duplicates(items: list[BankItem]) -> list[str]:
     for members in index.values():
         if len(members) < 200:
             candidates.update(combinations(members, 2))
-    problems = []
-    for i, j in sorted(candidates):
-        score = jaccard(sets[i], sets[j])
-        if score >= NEAR_DUPLICATE:
-            problems.append(
-                f"{_where(items[i])}: near-duplicate stem: {score:.2f} similar to "
-                f"{items[j].item.id} ({items[j].path})"
-            )
-    return problems
+    scored = ((i, j, jaccard(sets[i], sets[j])) for i, j in sorted(candidates))
+    return [(i, j, score) for i, j, score in scored if score >= NEAR_DUPLICATE]
+
+
+def check_duplicates(items: list[BankItem]) -> list[str]:
+    return [
+        f"{_where(items[i])}: near-duplicate stem: {score:.2f} similar to "
+        f"{items[j].item.id} ({items[j].path})"
+        for i, j, score in near_duplicate_pairs(items)
+    ]
+
+
+def check_catalogue(banks_root: Path, bank: Bank, sources: dict) -> list[str]:
+    """Every fact of the catalogue cites source IDs of the facts sheet."""
+    return [
+        f"{banks_root / FACTS_FILE}: {fact.id}: sources: unknown source ID '{s}'"
+        for fact in (bank.facts or {}).values()
+        for s in fact.sources
+        if s not in sources
+    ]
 
 
 def check_item(b: BankItem, sources: dict, modules: dict[str, set[str]], domains: set[str]):
@@ -157,11 +171,41 @@ def check_counts(track, bank: Bank, blueprint, max_items: int) -> list[str]:
     return problems
 
 
+@dataclass
+class Report:
+    errors: list[str]
+    warnings: list[str]
+    bank: Bank
+    advice: list[rules.Finding] = field(default_factory=list)
+
+
+def check_banks(banks_root: Path, content_root: Path, *, strict: bool = False) -> Report:
+    """Every rule over every bank; each finding names the file, the item and the rule. Findings
+    of rules listed in checks.yaml `warn_only` for their track are warnings unless `strict`;
+    findings of its `advice` rules never fail the check (`wmi bank check --advice` lists them)."""
+    errors, bank = _file_rules(banks_root, content_root)
+    policy = rules.read_policy(banks_root, errors)
+    warnings, advice = [], []
+    for finding in rules.run(bank, policy, near_duplicate_pairs):
+        if rules.is_advice(finding, policy):
+            advice.append(finding)
+        elif not strict and rules.is_warning(finding, policy):
+            warnings.append(str(finding))
+        else:
+            errors.append(str(finding))
+    return Report(errors=errors, warnings=warnings, bank=bank, advice=advice)
+
+
 def run_checks(banks_root: Path, content_root: Path) -> tuple[list[str], Bank]:
-    """Every rule over every bank; each failure names the file, the item and the rule."""
+    """The errors of `check_banks` (warnings left out) and the bank read."""
+    report = check_banks(banks_root, content_root)
+    return report.errors, report.bank
+
+
+def _file_rules(banks_root: Path, content_root: Path) -> tuple[list[str], Bank]:
     tree = content_files.read_content(content_root)
     bank = read_banks(banks_root)
-    problems = list(bank.errors)
+    problems = list(bank.errors) + check_catalogue(banks_root, bank, tree.sources)
     seen: dict[str, BankItem] = {}
     for b in bank.items:
         if b.item.id in seen:
@@ -219,13 +263,19 @@ def stats(bank: Bank) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    banks = Path(argv[0]) if argv else Path("question_banks")
-    content = Path(argv[1]) if len(argv) > 1 else banks.parent / "content"
-    problems, bank = run_checks(banks, content)
-    for p in problems:
+    paths = [a for a in argv if not a.startswith("--")]
+    banks = Path(paths[0]) if paths else Path("question_banks")
+    content = Path(paths[1]) if len(paths) > 1 else banks.parent / "content"
+    report = check_banks(banks, content, strict="--strict" in argv)
+    for p in report.errors:
         print(p)
-    print(f"{len(bank.items)} items read; {len(problems)} problem(s)")
-    return 1 if problems else 0
+    for w in report.warnings:
+        print(f"warning: {w}")
+    print(
+        f"{len(report.bank.items)} items read; {len(report.errors)} problem(s), "
+        f"{len(report.warnings)} warning(s)"
+    )
+    return 1 if report.errors else 0
 
 
 if __name__ == "__main__":

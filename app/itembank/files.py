@@ -8,13 +8,76 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 POOLS = ("exam", "pretest", "practice")
 LETTERS = string.ascii_uppercase
 OPTION_COUNTS = {"single": (4, 4), "multiple": (5, 5), "ordering": (4, 5)}
 PROVISIONAL_B = {1: -2.0, 2: -1.0, 3: 0.0, 4: 1.0, 5: 2.0}
 PROVISIONAL_C = {"single": 0.2, "multiple": 0.1, "ordering": 0.05}
+FACTS_FILE = "facts.yaml"
+FACT_ID = r"^[a-z0-9]+(\.[a-z0-9-]+)+$"
+
+
+class Fact(BaseModel):
+    """One idea an item can test (question_banks/facts.yaml); items sharing a fact are enemies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=FACT_ID, max_length=48)
+    section: str = Field(pattern=r"^\d+(\.\d+)?$")
+    tag: Literal["STATED", "INFERRED", "VARIANT", "GAP"]
+    exam: bool
+    why: str | None = Field(default=None, min_length=5)
+    sources: list[str] = Field(min_length=1)
+    misconceptions: list[int] = Field(default_factory=list)
+    idea: str = Field(min_length=10, max_length=300)
+
+    @model_validator(mode="after")
+    def _exam_rule(self):
+        if self.tag in ("INFERRED", "GAP") and self.exam:
+            raise ValueError(f"an [{self.tag}] idea cannot be examinable (exam: false)")
+        if not self.exam and not self.why:
+            raise ValueError("an idea kept out of exams needs a `why`")
+        return self
+
+
+class FactCatalogue(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    version: int = Field(ge=1)
+    facts: list[Fact]
+
+
+def read_facts(root: Path, errors: list[str]) -> dict[str, Fact] | None:
+    """The fact catalogue by id, or None when it cannot be read; problems go to `errors`."""
+    path = root / FACTS_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        catalogue = FactCatalogue.model_validate(raw)
+    except FileNotFoundError:
+        errors.append(f"{path}: the fact catalogue is missing")
+        return None
+    except yaml.YAMLError as exc:
+        errors.append(f"{path}: not valid YAML: {exc}")
+        return None
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "catalogue"
+            errors.append(f"{path}: schema: {where}: {err['msg']}")
+        return None
+    facts: dict[str, Fact] = {}
+    for fact in catalogue.facts:
+        if fact.id in facts:
+            errors.append(f"{path}: {fact.id}: fact id used twice")
+        facts[fact.id] = fact
+    return facts
 
 
 class Option(BaseModel):
@@ -39,6 +102,7 @@ class ItemFile(BaseModel):
     version: int = Field(ge=1)
     domain: str
     module: str = Field(pattern=r"^[CPA][1-9]$")
+    fact: str = Field(pattern=FACT_ID, max_length=48)
     level: Literal["recall", "understand", "apply", "analyse", "evaluate"]
     type: Literal["single", "multiple", "ordering"]
     stem: str = Field(min_length=10, max_length=2000)
@@ -47,12 +111,23 @@ class ItemFile(BaseModel):
     sources: list[str] = Field(min_length=1)
     difficulty: int = Field(ge=1, le=5)
     irt: Irt
-    status: Literal["draft", "pretest", "operational", "retired"]
+    # review and approved come from the workbench (docs/AUTHORING.md): an export of the
+    # database must load back unchanged; `wmi bank check` still wants the repository's pools to
+    # hold only deliverable or retired items (checks.POOL_STATUS)
+    status: Literal["draft", "review", "approved", "pretest", "operational", "retired"]
 
     @field_validator("domain", mode="before")
     @classmethod
     def _domain_string(cls, value):
         return str(value)
+
+    @field_validator("fact")
+    @classmethod
+    def _fact_in_catalogue(cls, value: str, info: ValidationInfo) -> str:
+        facts = (info.context or {}).get("facts")
+        if facts is not None and value not in facts:
+            raise ValueError(f"fact '{value}' is not in the fact catalogue ({FACTS_FILE})")
+        return value
 
     @model_validator(mode="after")
     def _key_fits_type(self):
@@ -100,6 +175,7 @@ class BankItem:
 class Bank:
     items: list[BankItem] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    facts: dict[str, Fact] | None = None  # None: the catalogue could not be read
 
     def of(self, track: str, pool: str | None = None) -> list[BankItem]:
         return [b for b in self.items if b.item.track == track and (pool is None or b.pool == pool)]
@@ -119,7 +195,8 @@ def _read_file(path: Path, pool: str, bank: Bank) -> None:
             entry.get("id", f"item #{index + 1}") if isinstance(entry, dict) else f"#{index + 1}"
         )
         try:
-            bank.items.append(BankItem(pool=pool, path=path, item=ItemFile.model_validate(entry)))
+            item = ItemFile.model_validate(entry, context={"facts": bank.facts})  # None: unchecked
+            bank.items.append(BankItem(pool=pool, path=path, item=item))
         except ValidationError as exc:
             for err in exc.errors():
                 where = ".".join(str(p) for p in err["loc"]) or "item"
@@ -127,8 +204,10 @@ def _read_file(path: Path, pool: str, bank: Bank) -> None:
 
 
 def read_banks(root: Path, tracks: tuple[str, ...] = ("CAWM", "WMP", "CWA")) -> Bank:
-    """Read every pool file of every track; problems are collected, not raised."""
+    """Read the fact catalogue and every pool file of every track; problems are collected, not
+    raised. An item whose `fact` is not in the catalogue is a schema problem (and is not read)."""
     bank = Bank()
+    bank.facts = read_facts(root, bank.errors)
     for track in tracks:
         for pool in POOLS:
             folder = root / track / pool

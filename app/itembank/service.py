@@ -1,6 +1,5 @@
-"""Item-bank use cases: load question_banks/, draw practice quizzes, score practice, readiness."""
+"""Item-bank use cases: load question_banks/, readiness, exam delivery (quizzes: practice.py)."""
 
-import random
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -12,14 +11,20 @@ from sqlmodel import Session, select
 
 from app.core import audit, db
 from app.core.clock import to_db
-from app.core.errors import InvalidInput, NotFound
+from app.core.errors import NotFound
 from app.core.lru import LRU
 from app.core.prepared import Prepared
-from app.itembank import files
+from app.itembank import files, lookup, pools, withdrawal
 from app.itembank.models import BankRevision, Item, ItemVersion, PracticeResponse
-from app.psychometrics import estimation
+from app.psychometrics import estimation, scoring
 
 READINESS_MIN_RESPONSES = 10
+# Reads for the layers above (app/itembank/lookup.py).
+versions_by_id = lookup.versions_by_id
+operational_by_code = lookup.operational_by_code
+withdraw_item = withdrawal.withdraw_item  # appeals: a faulty item leaves the pools
+item_by_code = withdrawal.item_by_code
+versions_of = withdrawal.versions_of
 
 
 @dataclass
@@ -28,6 +33,8 @@ class LoadReport:
     created: int = 0
     new_versions: int = 0
     problems: list[str] = field(default_factory=list)
+    pool_revisions: list[int] = field(default_factory=list)  # new, their exposure queued
+    kept: list[str] = field(default_factory=list)  # workbench items the files did not replace
 
 
 def _latest(session: Session, item_id: int) -> ItemVersion | None:
@@ -38,13 +45,17 @@ def _latest(session: Session, item_id: int) -> ItemVersion | None:
     ).first()
 
 
-def _new_version(item: Item, f: files.ItemFile, number: int, now) -> ItemVersion:
+def new_version(
+    item: Item, f: files.ItemFile, number: int, now, created_by: int | None = None
+) -> ItemVersion:
+    """The row of an item's version `number` as the file (or a workbench draft) states it."""
     return ItemVersion(
         item_id=item.id,
         version=number,
         digest=f.content_digest(),
         type=f.type,
         level=f.level,
+        fact=f.fact,
         stem=f.stem,
         options=[o.model_dump() for o in f.options],
         key=f.keys,
@@ -55,12 +66,50 @@ def _new_version(item: Item, f: files.ItemFile, number: int, now) -> ItemVersion
         c=f.irt.c,
         provisional=f.irt.provisional,
         created_at=to_db(now),
+        created_by=created_by,
+    )
+
+
+def _kept_by_database(session: Session, item: Item, b: files.BankItem) -> str | None:
+    """Why a workbench-owned item stays as the database has it, or None to load the file.
+
+    The database owns an item once the workbench wrote or moved it (docs/AUTHORING.md): a file
+    that says the same is silently equal; a file with a higher version than the database's
+    current one is a later edit of the files and replaces it; any other difference is kept
+    out and reported (an older file must not silently undo the workbench's work)."""
+    f = b.item
+    current = session.get(ItemVersion, item.current_version_id)
+    if current is None:
+        return None
+    same = (
+        current.digest == f.content_digest()
+        and (current.level, current.fact, list(current.sources), current.difficulty)
+        == (f.level, f.fact, list(f.sources), f.difficulty)
+        and (item.status, item.pool) == (f.status, b.pool)
+    )
+    if same:
+        return ""
+    if f.version > current.version:
+        return None
+    return (
+        f"{f.id}: kept the database's version {current.version} ({item.status}, {item.pool} "
+        f"pool, authored in the workbench); {b.path} has version {f.version}. Write the bank "
+        f"back to files (wmi bank export), or give the file version {current.version + 1} or "
+        "more to replace it."
     )
 
 
 def _load_one(session: Session, b: files.BankItem, now, report: LoadReport) -> None:
     f = b.item
     item = session.exec(select(Item).where(Item.code == f.id)).first()
+    if item is not None and item.owner == "workbench":
+        kept = _kept_by_database(session, item, b)
+        if kept is not None:
+            if kept:
+                report.kept.append(kept)
+            report.items += 1
+            return
+        item.owner = "files"  # a later file version: the files own the item again
     if item is None:
         item = Item(
             code=f.id, track=f.track, pool=b.pool, domain=f.domain, module=f.module, status=f.status
@@ -72,19 +121,35 @@ def _load_one(session: Session, b: files.BankItem, now, report: LoadReport) -> N
     latest = _latest(session, item.id)
     if latest is None or latest.digest != f.content_digest():
         number = max(f.version, latest.version + 1) if latest else f.version
-        version = _new_version(item, f, number, now)
+        version = new_version(item, f, number, now)
         session.add(version)
         session.flush()
         item.current_version_id = version.id
         report.new_versions += 1
-    elif latest.first_delivered_at is None and (latest.a, latest.b, latest.c) != (
+    else:
+        _refresh_metadata(session, latest, f)
+    report.items += 1
+
+
+def store_item(session: Session, b: files.BankItem, now: datetime) -> None:
+    """Add or version one item exactly as the bank loader does (adds and flushes; the caller
+    commits): QTI imports store their items through here."""
+    _load_one(session, b, now, LoadReport())
+
+
+def _refresh_metadata(session: Session, latest: ItemVersion, f: files.ItemFile) -> None:
+    """Same words and key: the fact tag follows the file (it is not shown to candidates, and
+    attempts keep the tags of their own frozen pool); parameters only while never delivered."""
+    if latest.fact != f.fact:
+        latest.fact = f.fact
+        session.add(latest)
+    if not lookup.delivered(session, latest) and (latest.a, latest.b, latest.c) != (
         f.irt.a,
         f.irt.b,
         f.irt.c,
     ):
         latest.a, latest.b, latest.c = f.irt.a, f.irt.b, f.irt.c  # never-delivered: safe to adjust
         session.add(latest)
-    report.items += 1
 
 
 def load_banks(*, session: Session, root: Path, now: datetime) -> LoadReport:
@@ -98,6 +163,8 @@ def load_banks(*, session: Session, root: Path, now: datetime) -> LoadReport:
     ).rowcount
     if not bumped:
         session.add(BankRevision(id=1, revision=1))
+    revisions = pools.record_bank_revisions(session, now=now)  # each derived by a job
+    report.pool_revisions = [r.id for r in revisions]
     audit.record(
         session,
         action="itembank.load",
@@ -106,9 +173,11 @@ def load_banks(*, session: Session, root: Path, now: datetime) -> LoadReport:
             "items": report.items,
             "created": report.created,
             "new_versions": report.new_versions,
+            "pool_revisions": [r.id for r in revisions],
+            "kept": len(report.kept),
         },
     )
-    session.commit()
+    db.commit(session)
     return report
 
 
@@ -137,105 +206,11 @@ def count_items(session: Session, *, track: str, pool: str, module: str | None =
     return session.exec(query).one()
 
 
-@dataclass(frozen=True)
-class QuizQuestion:
-    version_id: int
-    type: str
-    stem: str
-    options: list[str]
-
-
-def draw_practice(
-    session: Session, *, user, track: str, module: str, n: int = 5, seed: int | None = None
-) -> list[QuizQuestion]:
-    """Up to n practice items of a module, those the user has answered least often first."""
-    pairs = current_versions(session, track=track, pool="practice", module=module)
-    if not pairs:
-        raise NotFound(f"Module {module} has no practice questions yet.")
-    answered = dict(
-        session.exec(
-            select(PracticeResponse.item_version_id, func.count())
-            .where(PracticeResponse.user_id == user.id)
-            .group_by(PracticeResponse.item_version_id)
-        ).all()
-    )
-    rng = random.Random(seed)
-    rng.shuffle(pairs)
-    pairs.sort(key=lambda p: answered.get(p[1].id, 0))
-    return [
-        QuizQuestion(
-            version_id=v.id, type=v.type, stem=v.stem, options=[o["text"] for o in v.options]
-        )
-        for _, v in pairs[:n]
-    ]
-
-
-@dataclass(frozen=True)
-class Feedback:
-    version_id: int
-    stem: str
-    type: str
-    correct: bool
-    answer: list[str]
-    key: list[str]
-    options: list[dict]  # text, rationale, letter, is_key, chosen
-
-
 def is_correct(item_type: str, key, answer) -> bool:
     """An ordering must match the key in order; single and multiple choice as a set."""
     if item_type == "ordering":
         return list(answer) == list(key)
     return sorted(answer) == sorted(key)
-
-
-def answer_practice(
-    *, session: Session, user, answers: dict[int, list[str]], now: datetime
-) -> list[Feedback]:
-    """Score a submitted practice quiz; every option's rationale comes back as feedback."""
-    if not answers:
-        raise InvalidInput("Answer at least one question.")
-    feedback = []
-    for version_id, answer in answers.items():
-        version = session.get(ItemVersion, version_id)
-        item = session.get(Item, version.item_id) if version else None
-        if item is None or item.pool != "practice":
-            raise NotFound("There is no such practice question.")
-        letters = [files.LETTERS[i] for i in range(len(version.options))]
-        if any(a not in letters for a in answer):
-            raise InvalidInput("An answer names an option that does not exist.")
-        correct = is_correct(version.type, version.key, answer)
-        session.add(
-            PracticeResponse(
-                user_id=user.id,
-                item_version_id=version.id,
-                track=item.track,
-                module=item.module,
-                answer=answer,
-                correct=correct,
-                answered_at=to_db(now),
-            )
-        )
-        feedback.append(
-            Feedback(
-                version_id=version.id,
-                stem=version.stem,
-                type=version.type,
-                correct=correct,
-                answer=answer,
-                key=version.key,
-                options=[
-                    {
-                        **o,
-                        "letter": letters[i],
-                        "is_key": letters[i] in version.key,
-                        "chosen": letters[i] in answer,
-                    }
-                    for i, o in enumerate(version.options)
-                ],
-            )
-        )
-    session.commit()
-    return feedback
 
 
 @dataclass(frozen=True)
@@ -247,15 +222,17 @@ class Readiness:
     se: float | None = None
     scaled_low: int | None = None
     scaled_high: int | None = None
+    passing_score: int | None = None
 
 
-def scaled(theta: float, cut: float) -> int:
-    """The reported scale: 500 at the cut, 100 points per logit, clipped to 200-800."""
-    return int(round(min(800.0, max(200.0, 500.0 + 100.0 * (theta - cut)))))
+def scaled(theta: float, scale: scoring.Scale) -> int:
+    """theta on the track's reported scale, rounded and clipped to its range."""
+    return int(round(min(scale.high, max(scale.low, scale.raw(theta)))))
 
 
-def readiness(session: Session, *, user, track: str, cut: float) -> Readiness:
-    """P(theta > cut) from the user's practice answers, under the exam's IRT model (EAP grid)."""
+def readiness(session: Session, *, user, track: str, cut: float, scale: scoring.Scale) -> Readiness:
+    """P(theta > cut) from the user's practice answers, under the exam's IRT model (EAP grid);
+    the likely range of the score on the track's reported scale."""
     rows = session.exec(
         select(PracticeResponse, ItemVersion)
         .join(ItemVersion, ItemVersion.id == PracticeResponse.item_version_id)
@@ -280,8 +257,9 @@ def readiness(session: Session, *, user, track: str, cut: float) -> Readiness:
         p_pass=float(post[grid.points > cut].sum()),
         theta=est.theta,
         se=est.se,
-        scaled_low=scaled(low, cut),
-        scaled_high=scaled(high, cut),
+        scaled_low=scaled(low, scale),
+        scaled_high=scaled(high, scale),
+        passing_score=scale.cut_score(cut),
     )
 
 
@@ -355,7 +333,9 @@ def marked_committed(session: Session, version_id: int) -> None:
 
 
 def pool_parameters(session: Session, *, track: str) -> list[dict]:
-    """Current exam (operational) and pretest versions: ids, domain and 3PL parameters only.
+    """Current exam (operational) and pretest versions: ids, domain, fact and 3PL parameters.
+
+    `fact` is the item's fact tag (question_banks/facts.yaml): items of one fact are enemies.
 
     Every start reads it, so it is cached per process and track, and read again only when the
     bank revision (one row, bumped by every load) has moved. Treat the list as read-only.
@@ -365,36 +345,7 @@ def pool_parameters(session: Session, *, track: str) -> list[dict]:
     hit = _SNAPSHOTS.get(key)
     if hit is not None and hit[0] == revision:
         return hit[1]
-    rows = session.exec(
-        select(
-            ItemVersion.id,
-            Item.id,
-            Item.domain,
-            Item.pool,
-            ItemVersion.a,
-            ItemVersion.b,
-            ItemVersion.c,
-        )
-        .join(Item, Item.current_version_id == ItemVersion.id)
-        .where(
-            Item.track == track,
-            ((Item.pool == "exam") & (Item.status == "operational"))
-            | ((Item.pool == "pretest") & (Item.status == "pretest")),
-        )
-        .order_by(Item.pool, Item.code)
-    ).all()
-    snapshot = [
-        {
-            "id": vid,
-            "item": iid,
-            "a": a,
-            "b": b,
-            "c": c,
-            "domain": domain,
-            "pretest": pool == "pretest",
-        }
-        for vid, iid, domain, pool, a, b, c in rows
-    ]
+    snapshot = pools.bank_items(session, track=track)
     _SNAPSHOTS.put(key, (revision, snapshot))
     return snapshot
 

@@ -1,9 +1,12 @@
-"""Upper bounds on classification: an oracle that knows every examinee's theta.
+"""An allocation oracle: items allocated in advance to examinees whose theta is known.
 
 The oracle allocates items to examinees under the same resource limits as the CAT (an
-exposure cap r_max per item, at most max_items per examinee, optionally a mean length) but
-with the true theta in hand, so no adaptive rule can do better on the same bank and
-examinees (up to the approximation below and simulation noise).
+exposure cap r_max per item, at most max_items per examinee, optionally a mean length) with
+the true theta in hand. It is NOT an upper bound on a CAT: its allocations are fixed before
+any response, while a CAT stops on the responses; a sequential oracle that selects by the
+same criterion at the true theta and stops on the responses (simulation.oracle_score,
+bench/bench_sequential_oracle.py) beats it by about 0.6 point at the same length and cap
+(issue 17). What it bounds is the relaxed objective below, for fixed allocations.
 
 Relaxation. Examinees are grouped in theta bins k (n_k examinees, mean theta_k); x_ki is the
 number of bin-k examinees who get item i, with 0 <= x_ki <= n_k, min_items n_k <=
@@ -22,6 +25,7 @@ max_s grad F(x) . (s - x) certifies an upper bound on the relaxed optimum.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -68,7 +72,9 @@ def interval_information(
     return out / n
 
 
-def _value_and_grad(x, info, n_k, dist):
+def _value_and_grad(
+    x: np.ndarray, info: np.ndarray, n_k: np.ndarray, dist: np.ndarray
+) -> tuple[float, np.ndarray]:
     """F(x) * E and its gradient (K, N); x, info: (K, N); n_k, dist: (K,)."""
     mean_info = np.maximum((x * info).sum(1) / n_k, 1e-9)
     root = np.sqrt(mean_info)
@@ -77,7 +83,10 @@ def _value_and_grad(x, info, n_k, dist):
     return value, grad
 
 
-def _lp_polytope(n_k, n_items, cap, min_items, max_items, total):
+def _lp_polytope(
+    n_k: np.ndarray, n_items: int, cap: float, min_items: int, max_items: int,
+    total: float | None,
+) -> tuple[Any, np.ndarray, np.ndarray]:  # fmt: skip
     """A_ub, b_ub, bounds of the allocation polytope over x (K * N,), row-major (k, i)."""
     k = len(n_k)
     item_rows = sparse.hstack([sparse.identity(n_items)] * k)  # sum_k x_ki <= cap
@@ -91,7 +100,10 @@ def _lp_polytope(n_k, n_items, cap, min_items, max_items, total):
     return sparse.vstack(rows).tocsr(), np.concatenate(rhs), bounds
 
 
-def _frank_wolfe(info, n_k, dist, polytope, x0, iterations):
+def _frank_wolfe(
+    info: np.ndarray, n_k: np.ndarray, dist: np.ndarray,
+    polytope: tuple[Any, np.ndarray, np.ndarray], x0: np.ndarray, iterations: int,
+) -> tuple[np.ndarray, float, float]:  # fmt: skip
     """Maximise F over the polytope from x0; returns (x, F * E, certified bound * E)."""
     a_ub, b_ub, bounds = polytope
     x, best_bound = x0, np.inf
@@ -113,7 +125,7 @@ def _frank_wolfe(info, n_k, dist, polytope, x0, iterations):
     return x, _value_and_grad(x, info, n_k, dist)[0], best_bound
 
 
-def _integerise(x, code, n_k):
+def _integerise(x: np.ndarray, code: np.ndarray, n_k: np.ndarray) -> list[np.ndarray]:
     """Per examinee the items of its bin by systematic sampling of the shares x_ki / n_k."""
     items: list[np.ndarray] = [np.empty(0, int)] * len(code)
     for k in range(len(n_k)):
@@ -150,7 +162,7 @@ def oracle_allocation(
     e, n_items = len(thetas), len(a)
     total = None if mean_items is None else mean_items * e
     polytope = _lp_polytope(n_k, n_items, r_max * e, min_items, max_items, total)
-    share = min(max_items / n_items, r_max, 1.0 if total is None else mean_items / n_items)
+    share = min(max_items / n_items, r_max, 1.0 if mean_items is None else mean_items / n_items)
     if share * n_items < min_items:
         raise ValueError("no allocation gives min_items under these caps")
     x0 = np.outer(n_k, np.full(n_items, share))

@@ -19,13 +19,15 @@ state always yields the same next item.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import numpy as np
 
-from app.psychometrics import estimation, scoring, selection, stopping
+from app.psychometrics import constraints, estimation, selection, stopping
+from app.psychometrics.engine_checks import pool_problems, violations
+from app.psychometrics.engine_prepared import Prepared, prepare
+from app.psychometrics.engine_results import finalize, score_responses
 from app.psychometrics.engine_types import AttemptState, CatPolicy, ExamResult, ItemPool
 from app.psychometrics.stopping import StopReason
 
@@ -38,12 +40,14 @@ __all__ = [
     "StopReason",
     "current_estimate",
     "finalize",
+    "pool_problems",
     "record_response",
     "score_responses",
     "select_next",
     "select_with_trace",
     "start_attempt",
     "stop_decision",
+    "violations",
 ]
 
 
@@ -54,75 +58,16 @@ class StopDecision(NamedTuple):
     reason: StopReason | None
 
 
-@dataclass(frozen=True, eq=False)
-class _Prepared:
-    """Per (pool, policy) arrays, computed once: domain codes (N,), limits, SH vector, grid."""
-
-    domain_code: np.ndarray
-    bounds: selection.DomainBounds | None
-    sh_k: np.ndarray | None
-    grid: estimation.Grid
-    operational: np.ndarray
-    pretest: np.ndarray
-    z: float
-    domains: tuple[str, ...] = field(default=())
-    stratum: np.ndarray | None = None
-
-
-def _prepare(pool: ItemPool, policy: CatPolicy) -> _Prepared:
-    """The per (pool, policy) arrays, memoised on the pool by the policy's value (equal
-    policies share them, however many objects a caller builds); at most 32 policies."""
-    return pool.memo("policy", policy, lambda: _build_prepared(pool, policy), 32)
-
-
-def _build_prepared(pool: ItemPool, policy: CatPolicy) -> _Prepared:
-    domains = tuple(d for d, _ in policy.blueprint)
-    lookup = {d: i for i, d in enumerate(domains)}
-    code = np.array([lookup.get(d, -1) for d in pool.domain], dtype=int)
-    bounds = None
-    if domains:
-        weights = np.array([w for _, w in policy.blueprint])
-        bounds = selection.domain_bounds(weights, policy.min_items, policy.max_items)
-    sh_k = None
-    if policy.sh_exposure is not None:
-        given = dict(policy.sh_exposure)
-        sh_k = np.array([given.get(i, 1.0) for i in pool.ids], dtype=float)
-    usable = pool.eligible & ((code >= 0) if domains else True)
-    return _Prepared(
-        domain_code=code,
-        bounds=bounds,
-        sh_k=sh_k,
-        grid=policy.grid(),
-        operational=usable & ~pool.is_pretest,
-        pretest=pool.eligible & pool.is_pretest,
-        z=stopping.z_value(policy.ci_level),
-        domains=domains,
-        stratum=_strata(pool, usable & ~pool.is_pretest, policy.a_strata),
-    )
-
-
-def _strata(pool: ItemPool, operational: np.ndarray, n_strata: int) -> np.ndarray | None:
-    """Stratum (N,) of each operational item: floor(rank of a * S / count), -1 elsewhere."""
-    if n_strata <= 1:
-        return None
-    idx = np.flatnonzero(operational)
-    out = np.full(len(pool.ids), -1, dtype=int)
-    rank = np.argsort(np.argsort(pool.a[idx], kind="stable"), kind="stable")
-    out[idx] = rank * n_strata // max(len(idx), 1)
-    return out
-
-
 def _ranked(
-    candidates: np.ndarray, theta: float, pool: ItemPool, prep: _Prepared, policy: CatPolicy,
+    candidates: np.ndarray, theta: float, pool: ItemPool, prep: Prepared, policy: CatPolicy,
     n_scored: int,
 ) -> np.ndarray:  # fmt: skip
-    """Candidates by information at theta, best first; with a-strata, the current stratum's
-    items first and the others after them (so the Sympson-Hetter lottery can move on to
-    another stratum instead of falling back to the best item of an exhausted one)."""
+    """With a-strata: the current stratum's candidates by information at theta, best first,
+    then the others (so the Sympson-Hetter lottery can move on to another stratum instead of
+    falling back to the best item of an exhausted one)."""
     rank = selection.rank_by_information
-    if prep.stratum is None:
-        return rank(theta, pool.a, pool.b, pool.c, candidates)
     stage = sum(n_scored >= n for n in policy.strata_at)
+    assert prep.stratum is not None  # called only with a-strata
     inside = prep.stratum[candidates] == stage
     first = rank(theta, pool.a, pool.b, pool.c, candidates[inside])
     return np.concatenate([first, rank(theta, pool.a, pool.b, pool.c, candidates[~inside])])
@@ -143,13 +88,19 @@ def start_attempt(
 
     excluded_ids: items this candidate must not see (e.g. seen in an earlier attempt).
     Pretest slots are distinct positions (0-based, in the delivered sequence) drawn from
-    [1, min_items + pretest_count - 1), so all are delivered before the attempt can stop.
+    [1, min_items + pretest_count - 1), so all are delivered before the attempt can stop;
+    there are as many as there are eligible pretest items this candidate may see, at most
+    pretest_count (so no slot falls back to an operational item).
     """
     rng = np.random.default_rng([seed, 0xC47])
-    n_pre = min(policy.pretest_count, int(pool.is_pretest.sum()))
+    prep = prepare(pool, policy)
+    excluded = [pool.index[i] for i in excluded_ids if i in pool.index]
+    pretest = prep.pretest.copy()
+    pretest[excluded] = False
+    n_pre = min(policy.pretest_count, _pretest_capacity(prep, pretest, policy))
     upper = max(policy.min_items + n_pre - 1, 1 + n_pre)
     slots = sorted(int(s) for s in rng.choice(np.arange(1, upper), n_pre, replace=False))
-    grid = _prepare(pool, policy).grid
+    grid = prep.grid
     return AttemptState(
         seed=int(seed),
         item_ids=(),
@@ -211,20 +162,121 @@ def _unseen_mask(
     return mask
 
 
-def _balanced_candidates(
-    seen: np.ndarray, pool: ItemPool, prep: _Prepared, policy: CatPolicy, mask: np.ndarray
-) -> np.ndarray:
-    """Eligible items of the domain chosen by selection.choose_domain (all if no blueprint)."""
-    if prep.bounds is None:
-        return np.flatnonzero(mask)
+def _pretest_capacity(prep: Prepared, pretest: np.ndarray, policy: CatPolicy) -> int:
+    """Pretest items an attempt can be given from pretest (N,) bool under the fact limit."""
+    if prep.fact_code is None:
+        return int(pretest.sum())
+    return constraints.fact_capacity(prep.fact_code, pretest, policy.fact_limit)
+
+
+def _fact_room(prep: Prepared, policy: CatPolicy, seen: np.ndarray) -> np.ndarray | None:
+    """(F,) items each fact may still give this attempt (None when the limit is off)."""
+    if prep.fact_code is None:
+        return None
+    used = prep.fact_code[seen]
+    used = used[used >= 0]
+    return policy.fact_limit - np.bincount(used, minlength=len(prep.fact_items))
+
+
+def _drop_full_facts(mask: np.ndarray, prep: Prepared, room: np.ndarray | None) -> None:
+    """Clear, in place, the items of every fact with no room left."""
+    if room is not None:
+        full = np.append(room <= 0, False)  # code -1 (no fact) reads the last entry
+        mask &= ~full[prep.fact_code]
+
+
+def _type_room(prep: Prepared, policy: CatPolicy, scored: np.ndarray, at: int) -> np.ndarray:
+    """(T,) scored items of each capped type still allowed once `at` items are scored."""
+    assert prep.type_code is not None  # called only with type caps
+    used = prep.type_code[scored]
+    counts = np.bincount(used[used >= 0], minlength=len(prep.type_share))
+    caps = [constraints.type_cap(x, at, policy.min_items) for x in prep.type_share]
+    return np.array(caps, dtype=int) - counts
+
+
+def _stock(mask: np.ndarray, prep: Prepared, room: np.ndarray | None) -> constraints.Stock:
+    """The items of mask (N,) as a Stock: per domain without a fact, per fact and domain."""
     n_dom = len(prep.domains)
+    dom = prep.domain_code[mask]
+    if prep.fact_code is None:
+        return constraints.Stock(np.bincount(dom, minlength=n_dom), np.zeros((0, n_dom)), room)
+    codes = prep.fact_code[mask]
+    has = codes >= 0
+    n_facts = len(prep.fact_items)
+    pairs = np.bincount(codes[has] * n_dom + dom[has], minlength=n_facts * n_dom)
+    free = np.bincount(dom[~has], minlength=n_dom)
+    return constraints.Stock(free, pairs.reshape(n_facts, n_dom), room)
+
+
+class _Context(NamedTuple):
+    """What the final check of a picked item needs: scored domain counts, the stock of
+    items for later steps, and that stock's mask."""
+
+    counts: np.ndarray
+    stock: constraints.Stock
+    later: np.ndarray
+    assured: np.ndarray  # (D,) stock.assured()
+
+
+def _constrained_candidates(
+    seen: np.ndarray, pool: ItemPool, prep: Prepared, policy: CatPolicy, mask: np.ndarray
+) -> tuple[np.ndarray, _Context | None]:
+    """Narrow mask (N,), in place, to the items whose delivery as the next scored item keeps
+    every constraint satisfiable: fact limit, type caps, and domains whose next item leaves
+    a completion to max_items inside the quotas with items enough (by the domain supplies,
+    an upper bound; the picked item is then checked exactly by _keeps_constraints)."""
+    room = _fact_room(prep, policy, seen)
+    _drop_full_facts(mask, prep, room)
+    if prep.plan is None and prep.type_code is None:
+        return mask, None
     scored = seen[~pool.is_pretest[seen]]
-    counts = np.bincount(prep.domain_code[scored], minlength=n_dom)
-    available = np.bincount(prep.domain_code[mask], minlength=n_dom) > 0
-    d = selection.choose_domain(counts, prep.bounds, policy.min_items, available)
-    if d is None:  # every open domain is spent: relax the blueprint rather than stop early
-        return np.flatnonzero(mask)
-    return np.flatnonzero(mask & (prep.domain_code == d))
+    later = mask.copy()
+    if prep.type_code is not None:
+        now = _type_room(prep, policy, scored, len(scored) + 1)
+        ever = _type_room(prep, policy, scored, policy.max_items)
+        for t in range(len(prep.type_share)):
+            if now[t] <= 0:
+                mask &= prep.type_code != t
+            if ever[t] <= 0:
+                later &= prep.type_code != t
+    if prep.plan is None:
+        return mask, None
+    counts = np.bincount(prep.domain_code[scored], minlength=len(prep.domains))
+    stock = _stock(later, prep, room)
+    supply = stock.supply()
+    allowed = prep.plan.open_domains(counts).copy()
+    if not (counts + supply - 1 >= prep.plan.top).all():  # else no supply bound binds
+        for d in np.flatnonzero(allowed):
+            nxt = counts.copy()
+            nxt[d] += 1
+            allowed[d] = len(prep.plan.finals(nxt, nxt + supply - (np.arange(len(nxt)) == d)))
+    if not allowed.all():
+        mask &= np.append(allowed, False)[prep.domain_code]
+    return mask, _Context(counts, stock, later, stock.assured())
+
+
+def _keeps_constraints(
+    j: int, ctx: _Context, prep: Prepared, policy: CatPolicy, scored: np.ndarray
+) -> bool:
+    """Whether, after delivering item j, some final state reachable inside the quotas can be
+    staffed with distinct open items (constraints.Stock.suffices: Hall's condition over the
+    facts), with j's fact and type used."""
+    d = int(prep.domain_code[j])
+    counts = ctx.counts.copy()
+    counts[d] += 1
+    stock, in_stock, assured = ctx.stock, bool(ctx.later[j]), ctx.assured
+    if prep.type_code is not None and prep.type_code[j] >= 0:
+        t = prep.type_code[j]
+        if _type_room(prep, policy, np.append(scored, j), policy.max_items)[t] <= 0:
+            stock = _stock(ctx.later & (prep.type_code != t), prep, stock.room)
+            in_stock, assured = False, stock.assured()  # j is of type t
+    assert prep.plan is not None  # called only with a blueprint
+    if (assured - 1 >= prep.plan.top - counts).all():
+        return True  # j takes at most one assured item: every domain can still reach its top
+    f = int(prep.fact_code[j]) if prep.fact_code is not None else -1
+    stock = stock.without(d, f, in_stock=in_stock)
+    finals = prep.plan.finals(counts, counts + stock.supply())
+    return any(stock.suffices(final - counts) for final in finals)
 
 
 def _sh_uniforms(pool: ItemPool, seed: int) -> np.ndarray:
@@ -236,10 +288,12 @@ def _sh_uniforms(pool: ItemPool, seed: int) -> np.ndarray:
 
 
 def _pick_pretest(
-    state: AttemptState, pool: ItemPool, prep: _Prepared, seen: np.ndarray
+    state: AttemptState, pool: ItemPool, prep: Prepared, policy: CatPolicy, seen: np.ndarray
 ) -> str | None:
-    """At a pretest slot: a uniformly drawn unseen pretest item (None if there is none)."""
-    pre = np.flatnonzero(_unseen_mask(state, pool, prep.pretest, seen))
+    """At a pretest slot: a uniformly drawn unseen pretest item of a fact still open."""
+    mask = _unseen_mask(state, pool, prep.pretest, seen)
+    _drop_full_facts(mask, prep, _fact_room(prep, policy, seen))
+    pre = np.flatnonzero(mask)
     if not len(pre):
         return None
     rng = selection.StepRandom(state.seed, len(state.item_ids))
@@ -247,30 +301,59 @@ def _pick_pretest(
 
 
 def select_with_trace(
-    state: AttemptState, policy: CatPolicy, pool: ItemPool
+    state: AttemptState,
+    policy: CatPolicy,
+    pool: ItemPool,
+    score: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[str | None, list[int]]:
-    """select_next plus the pool indices that entered a Sympson-Hetter lottery this step."""
+    """select_next plus the pool indices that entered a Sympson-Hetter lottery this step.
+
+    score: candidate indices (M,) -> (M,) values ranked instead of the information at the
+    estimate (the simulator's oracle; every constraint and the exposure control still apply).
+    """
     if stop_decision(state, policy).stop:
         return None, []
-    prep = _prepare(pool, policy)
+    prep = prepare(pool, policy)
     seen = _seen_indices(state, pool)
     if len(state.item_ids) in state.pretest_slots:
-        item_id = _pick_pretest(state, pool, prep, seen)
+        item_id = _pick_pretest(state, pool, prep, policy, seen)
         if item_id is not None:
             return item_id, []
     mask = _unseen_mask(state, pool, prep.operational, seen)
-    if not mask.any():
-        return None, []
-    candidates = _balanced_candidates(seen, pool, prep, policy, mask)
-    theta = _selection_point(current_estimate(state, policy), policy, prep.z)
-    ranked = _ranked(candidates, theta, pool, prep, policy, state.n_scored)
-    sh_u = _sh_uniforms(pool, state.seed) if prep.sh_k is not None else None
+    candidates, ctx = _constrained_candidates(seen, pool, prep, policy, mask)
+    scored = seen[~pool.is_pretest[seen]]
+    while True:
+        if not candidates.any():  # no item keeps the constraints: stop rather than break one
+            return None, []
+        item, tried = _pick(state, policy, pool, prep, candidates, len(seen), score)
+        if ctx is None or _keeps_constraints(item, ctx, prep, policy, scored):
+            return pool.ids[item], tried
+        candidates[item] = False  # its fact or type starves a domain
+
+
+def _pick(
+    state: AttemptState, policy: CatPolicy, pool: ItemPool, prep: Prepared,
+    candidates: np.ndarray, n_seen: int, score: Callable[[np.ndarray], np.ndarray] | None,
+) -> tuple[int, list[int]]:  # fmt: skip
+    """The exposure-controlled maximum-information pick among the candidates (N,) bool."""
+    est = current_estimate(state, policy)
+    theta = _selection_point(est, policy, prep.z)
+    sh_k = sh_u = None
+    if prep.sh_k is not None and policy.sh_exposure is not None:
+        sh_k = prep.sh_k[policy.sh_exposure.band(est.theta)]
+        sh_u = _sh_uniforms(pool, state.seed)
     rng = selection.StepRandom(state.seed, len(state.item_ids))
     k = policy.randomesque_k
-    if len(seen) < policy.opening_items:
+    if n_seen < policy.opening_items:
         k = max(k, policy.opening_k)
-    item, tried = selection.pick_with_exposure_control(ranked, rng, k, prep.sh_k, sh_u)
-    return pool.ids[item], tried
+    if prep.stratum is not None:
+        ranked = _ranked(np.flatnonzero(candidates), theta, pool, prep, policy, state.n_scored)
+        return selection.pick_with_exposure_control(ranked, rng, k, sh_k, sh_u)
+    if score is not None:
+        return selection.best_by_information(
+            theta, pool.a, pool.b, pool.c, np.flatnonzero(candidates), rng, k, sh_k, sh_u, score
+        )
+    return selection.best_in_mask(theta, pool.a, pool.b, pool.c, candidates, rng, k, sh_k, sh_u)
 
 
 def select_next(state: AttemptState, policy: CatPolicy, pool: ItemPool) -> str | None:
@@ -278,8 +361,9 @@ def select_next(state: AttemptState, policy: CatPolicy, pool: ItemPool) -> str |
 
     Deterministic: the step's generator is selection.StepRandom(state.seed, items seen). At a
     pretest slot, a uniformly drawn unseen pretest item; otherwise the maximum-information
-    item at the EAP estimate within the blueprint domain furthest below target, subject
-    to randomesque and Sympson-Hetter exposure control.
+    item at the EAP estimate among those that keep every content constraint satisfiable
+    (constraints module), subject to randomesque and Sympson-Hetter exposure control (K of
+    the estimate's band). None also when no item keeps the constraints.
     """
     return select_with_trace(state, policy, pool)[0]
 
@@ -299,7 +383,7 @@ def record_response(
         raise ValueError(f"item {item_id!r} already answered")
     log_post, n_scored = state.log_post, state.n_scored
     if not pool.is_pretest[j]:
-        grid = _prepare(pool, policy).grid
+        grid = prepare(pool, policy).grid
         log_post = estimation.update(log_post, grid, pool.a[j], pool.b[j], pool.c[j], correct)
         n_scored += 1
     return AttemptState(
@@ -311,76 +395,3 @@ def record_response(
         log_post=log_post,
         n_scored=n_scored,
     )
-
-
-def _result(
-    log_post: np.ndarray,
-    scored: Sequence[tuple[int, bool]],
-    n_pretest: int,
-    policy: CatPolicy,
-    pool: ItemPool,
-    reason: StopReason | str | None,
-) -> ExamResult:
-    prep = _prepare(pool, policy)
-    est = estimation.eap_from_log_posterior(log_post, prep.grid)
-    idx = np.array([j for j, _ in scored], dtype=int)
-    u = np.array([r for _, r in scored], dtype=float)
-    diagnostics = []
-    for d, name in enumerate(prep.domains):
-        sel = prep.domain_code[idx] == d
-        diagnostics.append(
-            scoring.domain_diagnostic(
-                name,
-                prep.grid,
-                pool.a[idx[sel]],
-                pool.b[idx[sel]],
-                pool.c[idx[sel]],
-                u[sel],
-                policy.cut_theta,
-                prep.z,
-            )
-        )
-    return ExamResult(
-        theta=est.theta,
-        se=est.se,
-        passed=scoring.passed(est.theta, policy.cut_theta),
-        scaled_score=scoring.scaled_score(est.theta, policy.cut_theta),
-        domains=tuple(diagnostics),
-        n_scored=len(scored),
-        n_pretest=n_pretest,
-        reason=str(reason) if reason is not None else None,
-    )
-
-
-def _split(responses: Iterable[tuple[str, bool]], pool: ItemPool):
-    scored, n_pretest = [], 0
-    for item_id, correct in responses:
-        j = pool.index[item_id]
-        if pool.is_pretest[j]:
-            n_pretest += 1
-        else:
-            scored.append((j, bool(correct)))
-    return scored, n_pretest
-
-
-def finalize(
-    state: AttemptState, policy: CatPolicy, pool: ItemPool, reason: StopReason | str | None
-) -> ExamResult:
-    """The result from the state's incremental posterior: EAP, pass/fail, scaled, domains."""
-    scored, n_pretest = _split(zip(state.item_ids, state.responses, strict=True), pool)
-    return _result(state.log_post, scored, n_pretest, policy, pool, reason)
-
-
-def score_responses(
-    responses: Iterable[tuple[str, bool]],
-    policy: CatPolicy,
-    pool: ItemPool,
-    reason: StopReason | str | None = None,
-) -> ExamResult:
-    """Recompute the result from scratch from (item_id, correct) pairs, pretest ignored."""
-    scored, n_pretest = _split(responses, pool)
-    idx = np.array([j for j, _ in scored], dtype=int)
-    u = np.array([r for _, r in scored], dtype=float)
-    grid = _prepare(pool, policy).grid
-    log_post = estimation.log_posterior(grid, pool.a[idx], pool.b[idx], pool.c[idx], u)
-    return _result(log_post, scored, n_pretest, policy, pool, reason)

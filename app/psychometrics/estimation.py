@@ -5,7 +5,9 @@ Units: theta on the logit scale; standard errors in the same units.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -27,10 +29,10 @@ class Grid:
     log_prior: np.ndarray
     prior_mean: float = 0.0
     prior_sd: float = 1.0
-    _key: tuple = field(default=(), repr=False)
+    _key: tuple[Any, ...] = field(default=(), repr=False)
 
 
-_GRID_CACHE: dict[tuple, Grid] = {}
+_GRID_CACHE: dict[tuple[Any, ...], Grid] = {}
 
 
 def make_grid(
@@ -66,7 +68,9 @@ def normalise(log_post: np.ndarray) -> np.ndarray:
     return log_post - log_post.max()
 
 
-def update(log_post: np.ndarray, grid: Grid, a: float, b: float, c: float, correct: bool):
+def update(
+    log_post: np.ndarray, grid: Grid, a: float, b: float, c: float, correct: bool
+) -> np.ndarray:
     """Incremental step: log_post(theta) + log P(u | theta) of one item; (G,) -> (G,).
 
     Costs O(G) whatever the number of earlier responses, since they live in log_post.
@@ -74,7 +78,9 @@ def update(log_post: np.ndarray, grid: Grid, a: float, b: float, c: float, corre
     return normalise(log_post + irt.item_log_likelihood(grid.points, a, b, c, correct))
 
 
-def log_posterior(grid: Grid, a: np.ndarray, b: np.ndarray, c: np.ndarray, u: np.ndarray):
+def log_posterior(
+    grid: Grid, a: np.ndarray, b: np.ndarray, c: np.ndarray, u: np.ndarray
+) -> np.ndarray:
     """Full log-posterior on the grid: log prior + log L over all N responses; (G,)."""
     if len(u) == 0:
         return normalise(np.array(grid.log_prior))
@@ -99,7 +105,9 @@ def _se_from_information(info: float) -> float:
     return float(1.0 / np.sqrt(info)) if info > 0 else float("inf")
 
 
-def _maximise(objective, bounds: tuple[float, float], n_scan: int = 241) -> float:
+def _maximise(
+    objective: Callable[[Any], Any], bounds: tuple[float, float], n_scan: int = 241
+) -> float:
     """Maximise a 1-D function: a grid scan (guards against 3PL multimodality), then Brent."""
     scan = np.linspace(bounds[0], bounds[1], n_scan)
     values = np.asarray(objective(scan))  # objectives are vectorised over theta
@@ -125,7 +133,7 @@ def map_estimate(
     SE = 1 / sqrt(test information at the mode + 1 / sd^2).
     """
 
-    def objective(t: float) -> float:
+    def objective(t: Any) -> Any:  # vectorised over theta (see _maximise)
         return irt.log_likelihood(t, a, b, c, u) - 0.5 * ((t - prior_mean) / prior_sd) ** 2
 
     theta = _maximise(objective, bounds)

@@ -45,7 +45,7 @@ def test_information(theta: ArrayLike, a: np.ndarray, b: np.ndarray, c: np.ndarr
     return information(theta, a, b, c).sum(axis=-1)
 
 
-test_information.__test__ = False  # not a pytest test despite the name
+test_information.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 def log_likelihood(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -38,7 +40,7 @@ def conditional(
     return rows
 
 
-def exposure(items: list[np.ndarray], n_pool: int) -> dict[str, float]:
+def exposure(items: list[np.ndarray], n_pool: int) -> dict[str, Any]:
     """Exposure rates r_i = administrations / examinees; overlap between two candidates.
 
     Mean pairwise overlap = E|A cap B| / mean length, computed exactly as

@@ -1,13 +1,13 @@
-"""Item selection: maximum Fisher information, content balancing, exposure control.
+"""Item selection: maximum Fisher information with exposure control, by partial selection.
 
-Shapes: N items in the pool, D blueprint domains. Item domains are int codes in [0, D), or -1
-for an item whose domain is not in the blueprint (never chosen while a blueprint is set).
+Shapes: N items in the pool, M candidates. Content constraints are applied before (the
+candidates are the items whose delivery keeps every constraint satisfiable; see
+app.psychometrics.constraints).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import numpy as np
 
@@ -42,55 +42,6 @@ class StepRandom:
         return int(self.random() * n)
 
 
-@dataclass(frozen=True, eq=False)
-class DomainBounds:
-    """Hard per-domain limits on scored items: min_counts and max_counts, both (D,) ints."""
-
-    weights: np.ndarray
-    min_counts: np.ndarray
-    max_counts: np.ndarray
-
-
-def domain_bounds(weights: np.ndarray, min_items: int, max_items: int) -> DomainBounds:
-    """Limits from the blueprint: min_d = floor(w_d min_items), max_d = ceil(w_d max_items).
-
-    weights: (D,) non-negative, normalised here to sum to 1. Every attempt that reaches
-    min_items holds at least min_d items of domain d and never more than max_d.
-    """
-    w = np.asarray(weights, dtype=float)
-    w = w / w.sum()
-    low = np.floor(w * min_items + 1e-9).astype(int)
-    high = np.array([math.ceil(x - 1e-9) for x in w * max_items], dtype=int)
-    return DomainBounds(w, low, np.maximum(high, low))
-
-
-def choose_domain(
-    counts: np.ndarray, bounds: DomainBounds, min_items: int, available: np.ndarray
-) -> int | None:
-    """Domain furthest below its target share (Kingsbury-Zara), under hard limits.
-
-    counts: (D,) scored items so far per domain; available: (D,) bool, domain has an
-    eligible item. Target gap g_d = w_d (n + 1) - counts_d with n = sum(counts). Domains at
-    max_d are closed; when the slots left before min_items equal the summed shortfalls to
-    min_d, only short domains stay open. Ties go to the larger weight. None if all closed.
-    """
-    cnt, avail = [int(x) for x in counts], [bool(x) for x in available]
-    low, high = bounds.min_counts.tolist(), bounds.max_counts.tolist()
-    weights = bounds.weights.tolist()
-    n = sum(cnt)
-    open_ = [avail[d] and cnt[d] < high[d] for d in range(len(cnt))]
-    short = [max(low[d] - cnt[d], 0) for d in range(len(cnt))]
-    forced = [o and s > 0 for o, s in zip(open_, short, strict=True)]
-    if n < min_items and sum(short) >= min_items - n and any(forced):
-        open_ = forced  # (small D: plain Python beats numpy here)
-    best, best_score = None, -np.inf
-    for d, ok in enumerate(open_):
-        score = weights[d] * (n + 1) - cnt[d] + 1e-9 * weights[d]
-        if ok and score > best_score:
-            best, best_score = d, score
-    return best
-
-
 def rank_by_information(
     theta: float, a: np.ndarray, b: np.ndarray, c: np.ndarray, candidates: np.ndarray
 ) -> np.ndarray:
@@ -99,12 +50,89 @@ def rank_by_information(
     return candidates[np.argsort(-info, kind="stable")]
 
 
+def best_by_information(
+    theta: float,
+    a: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray,
+    candidates: np.ndarray,
+    rng: np.random.Generator | StepRandom | None,
+    randomesque_k: int = 1,
+    sh_k: np.ndarray | None = None,
+    sh_u: np.ndarray | None = None,
+    score: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[int, list[int]]:
+    """pick_with_exposure_control over the candidates ranked by information at theta, ranking
+    only the top few: argpartition of the best max(4k, 16) (O(M)), sorted; the rest is
+    sorted only if the lottery gets past them. Same choice as a full stable ranking (up to
+    exact ties at the partition boundary). score: candidates (M,) -> (M,) values to rank by
+    instead (the simulator's oracle)."""
+    if score is None:
+        info = irt.information(theta, a[candidates], b[candidates], c[candidates])
+    else:
+        info = score(candidates)
+    top = max(4 * randomesque_k, 16)
+    if len(candidates) <= top:
+        return pick_with_exposure_control(
+            candidates[np.argsort(-info, kind="stable")], rng, randomesque_k, sh_k, sh_u
+        )
+    head = np.argpartition(-info, top - 1)[:top]
+    head.sort()  # stable ties: by position, as a full stable argsort orders them
+    head = head[np.argsort(-info[head], kind="stable")]
+
+    def rest() -> np.ndarray:
+        tail = np.ones(len(candidates), dtype=bool)
+        tail[head] = False
+        idx = np.flatnonzero(tail)
+        return candidates[idx[np.argsort(-info[idx], kind="stable")]]
+
+    return pick_with_exposure_control(candidates[head], rng, randomesque_k, sh_k, sh_u, rest)
+
+
+def best_in_mask(
+    theta: float,
+    a: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray,
+    mask: np.ndarray,
+    rng: np.random.Generator | StepRandom | None,
+    randomesque_k: int = 1,
+    sh_k: np.ndarray | None = None,
+    sh_u: np.ndarray | None = None,
+) -> tuple[int, list[int]]:
+    """best_by_information over the items of mask (N,) bool, without gathering them: the
+    information of all N items (one pass, as a plain argmax step), -inf outside the mask,
+    argpartition of the best max(4k, 16), sorted (ties by index, as a stable ranking)."""
+    info = irt.information(theta, a, b, c)
+    info[~mask] = -np.inf
+    if randomesque_k <= 1 and sh_k is None:  # the best item: argmax (first of ties, as stable)
+        best = int(np.argmax(info))
+        return best, [best]
+    top = max(4 * randomesque_k, 16)
+    if int(np.count_nonzero(mask)) <= top:
+        idx = np.flatnonzero(mask)
+        ranked = idx[np.argsort(-info[idx], kind="stable")]
+        return pick_with_exposure_control(ranked, rng, randomesque_k, sh_k, sh_u)
+    head = np.argpartition(-info, top - 1)[:top]
+    head.sort()
+    head = head[np.argsort(-info[head], kind="stable")]
+
+    def rest() -> np.ndarray:
+        tail = mask.copy()
+        tail[head] = False
+        idx = np.flatnonzero(tail)
+        return idx[np.argsort(-info[idx], kind="stable")]
+
+    return pick_with_exposure_control(head, rng, randomesque_k, sh_k, sh_u, rest)
+
+
 def pick_with_exposure_control(
     ranked: np.ndarray,
     rng: np.random.Generator | StepRandom | None,
     randomesque_k: int = 1,
     sh_k: np.ndarray | None = None,
     sh_u: np.ndarray | None = None,
+    rest: Callable[[], np.ndarray] | None = None,
 ) -> tuple[int, list[int]]:
     """Randomesque among the best k, then the Sympson-Hetter lottery; returns (item, tried).
 
@@ -115,16 +143,21 @@ def pick_with_exposure_control(
     stays rejected for the whole attempt (the classic rule, P(A) = P(S) K) without storing
     rejections. tried: items that entered the lottery.
     If all are rejected, the best-ranked item is administered so the attempt never stalls.
+    rest: the ranking after `ranked`, built only when the draw window needs it.
     """
     k = max(1, randomesque_k)
-    if sh_k is not None:
-        passes = sh_u[ranked] < sh_k[ranked]
-    remaining = list(range(len(ranked)))
+    remaining = [int(i) for i in ranked]
     tried: list[int] = []
-    while remaining:
-        j = remaining.pop(int(rng.integers(min(k, len(remaining)))) if k > 1 else 0)
-        item = int(ranked[j])
+    while remaining or rest is not None:
+        if rest is not None and len(remaining) < k:
+            remaining += [int(i) for i in rest()]
+            rest = None
+            continue
+        if k > 1 and rng is None:
+            raise ValueError("randomesque_k > 1 needs a random generator")
+        pick = int(rng.integers(min(k, len(remaining)))) if rng is not None and k > 1 else 0
+        item = remaining.pop(pick)
         tried.append(item)
-        if sh_k is None or passes[j]:
+        if sh_k is None or sh_u is None or sh_u[item] < sh_k[item]:
             return item, tried
     return int(ranked[0]), tried

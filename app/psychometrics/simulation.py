@@ -6,13 +6,14 @@ record_response / finalize, exactly as exam delivery does. Units: theta in logit
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from app.psychometrics import engine, estimation, irt
 from app.psychometrics.engine import CatPolicy, ItemPool, StopDecision, StopReason
+from app.psychometrics.engine_types import ExposureControl
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,7 +30,7 @@ class CatRun:
     se: np.ndarray
     passed: np.ndarray
     length: np.ndarray
-    reason: tuple[str, ...]
+    reason: tuple[str | None, ...]
     items: list[np.ndarray]
     selected: np.ndarray
 
@@ -41,52 +42,95 @@ def generate_bank(
     weights: np.ndarray,
     a_scale: float = 1.0,
     a_sdlog: float = 0.3,
+    a_meanlog: float = 0.0,
+    b_halfwidth: float | None = None,
+    enemy_share: float = 0.0,
+    enemy_size: int = 3,
 ) -> ItemPool:
-    """Synthetic 3PL bank: a ~ a_scale * lognormal(0, a_sdlog), b ~ N(0, 1), c = 0.2.
+    """Synthetic 3PL bank: a ~ a_scale * lognormal(a_meanlog, a_sdlog), b ~ N(0, 1) (or
+    U(-b_halfwidth, b_halfwidth)), c = 0.2.
 
     Domains are assigned in blocks proportional to weights. a_scale = 1.7 expresses the
     same bank with normal-ogive-sized discriminations on the logistic metric. a_sdlog is the
-    SD of log a (numpy's and R's convention, as issue 3's "lognormal(0, 0.3)").
+    SD of log a (numpy's and R's convention, as issue 3's "lognormal(0, 0.3)"). Enemy sets:
+    floor(enemy_share N / enemy_size) sets of enemy_size randomly chosen items share a fact
+    (ENEMY-k); the other items have none.
     """
     w = np.asarray(weights, dtype=float) / np.sum(weights)
     counts = np.floor(w * n_items).astype(int)
     counts[: n_items - counts.sum()] += 1
     domain = [d for d, k in zip(domains, counts, strict=True) for _ in range(k)]
     ids = [f"SIM-{d}-{i:04d}" for i, d in enumerate(domain)]
-    a = a_scale * rng.lognormal(0.0, a_sdlog, n_items)
-    b = rng.normal(0.0, 1.0, n_items)
-    return ItemPool.from_lists(ids, a, b, [0.2] * n_items, domain)
+    a = a_scale * rng.lognormal(a_meanlog, a_sdlog, n_items)
+    if b_halfwidth is None:
+        b = rng.normal(0.0, 1.0, n_items)
+    else:
+        b = rng.uniform(-b_halfwidth, b_halfwidth, n_items)
+    fact: list[str | None] = [None] * n_items
+    n_sets = int(enemy_share * n_items + 1e-9) // enemy_size
+    members = rng.permutation(n_items)[: n_sets * enemy_size] if n_sets else ()
+    for k, j in enumerate(members):
+        fact[int(j)] = f"ENEMY-{k // enemy_size}"
+    return ItemPool.from_lists(ids, list(a), list(b), [0.2] * n_items, domain, fact=fact)
 
 
 def run_attempt(
     policy: CatPolicy,
     pool: ItemPool,
-    theta: float,
+    theta: float | Mapping[str, float],
     seed: int,
     rng: np.random.Generator,
     selected: np.ndarray | None = None,
-):
+    oracle: bool = False,
+) -> tuple[engine.ExamResult, engine.AttemptState]:
     """One simulated candidate of true ability theta; returns (ExamResult, AttemptState).
 
-    Responses are Bernoulli(P(theta)) drawn from rng. If selected (N,) is given, each item
-    that entered a Sympson-Hetter lottery is counted in it, once per candidate.
+    oracle: select by oracle_score (information between the cut and the true theta) instead
+    of the information at the estimate; stopping still sees the responses only.
+
+    theta: one ability (logits), or one per blueprint domain (a candidate whose domains
+    really differ). Responses are Bernoulli(P(theta)) drawn from rng. If selected (N,) is
+    given, each item that entered a Sympson-Hetter lottery is counted in it, once per
+    candidate.
     """
     state = engine.start_attempt(policy, pool, seed)
     decision = engine.stop_decision(state, policy)
     entered: set[int] = set()
+    score = None
+    if oracle:
+        if isinstance(theta, Mapping):
+            raise ValueError("oracle selection needs one ability, not one per domain")
+        score = oracle_score(pool, policy.cut_theta, float(theta))
     while not decision.stop:
-        item_id, tried = engine.select_with_trace(state, policy, pool)
+        item_id, tried = engine.select_with_trace(state, policy, pool, score)
         if item_id is None:
             decision = StopDecision(True, StopReason.BANK_EXHAUSTED)
             break
         entered.update(tried)
         j = pool.index[item_id]
-        p = irt.probability(theta, pool.a[j : j + 1], pool.b[j : j + 1], pool.c[j : j + 1])[0]
+        t = theta[pool.domain[j]] if isinstance(theta, Mapping) else theta
+        p = irt.probability(t, pool.a[j : j + 1], pool.b[j : j + 1], pool.c[j : j + 1])[0]
         state = engine.record_response(state, item_id, bool(rng.random() < p), policy, pool)
         decision = engine.stop_decision(state, policy)
     if selected is not None and entered:  # P(S_i) counts each item once per examinee
         selected[list(entered)] += 1
     return engine.finalize(state, policy, pool, decision.reason), state
+
+
+def oracle_score(
+    pool: ItemPool, cut: float, theta: float, points: int = 9
+) -> Callable[[np.ndarray], np.ndarray]:
+    """candidates (M,) -> J (M,): each item's information averaged over `points` abilities
+    evenly spaced from the cut to the true theta (I(cut) at the cut). The selection rule of
+    a sequential oracle that knows theta: what separates theta from the cut (the normal
+    approximation of the score test at the cut), not the information at theta itself."""
+    grid = np.linspace(cut, theta, points)
+
+    def score(candidates: np.ndarray) -> np.ndarray:
+        a, b, c = pool.a[candidates], pool.b[candidates], pool.c[candidates]
+        return irt.information(grid, a, b, c).mean(axis=0)
+
+    return score
 
 
 def simulate_cat(
@@ -95,13 +139,17 @@ def simulate_cat(
     thetas: np.ndarray,
     seed: int,
     progress: Callable[[int], None] | None = None,
+    oracle: bool = False,
 ) -> CatRun:
-    """Run one attempt per true theta in thetas (E,); attempt e uses seed (seed, e)."""
+    """Run one attempt per true theta in thetas (E,); attempt e uses seed (seed, e); with
+    oracle, the sequential oracle of run_attempt."""
     rng = np.random.default_rng([seed, 0x51])
     selected = np.zeros(len(pool.ids))
     out_hat, out_se, out_pass, out_len, reasons, items = [], [], [], [], [], []
     for e, theta in enumerate(thetas):
-        result, state = run_attempt(policy, pool, float(theta), seed * 1_000_003 + e, rng, selected)
+        result, state = run_attempt(
+            policy, pool, float(theta), seed * 1_000_003 + e, rng, selected, oracle
+        )
         idx = np.array([pool.index[i] for i in state.item_ids], dtype=int)
         items.append(idx[~pool.is_pretest[idx]])
         out_hat.append(result.theta)
@@ -130,28 +178,60 @@ def derive_sympson_hetter(
     rng: np.random.Generator,
     n_examinees: int = 1000,
     iterations: int = 8,
-    progress: Callable[[int], None] | None = None,
-    margin: float = 0.02,
-) -> dict[str, float]:
-    """Sympson-Hetter exposure parameters K by iterative simulation.
+    progress: Callable[[float], None] | None = None,
+    margin: float = 0.0,
+    band_edges: tuple[float, ...] = (),
+    r_band: float | None = None,
+    oracle: bool = False,
+) -> ExposureControl:
+    """Sympson-Hetter exposure parameters K by iterative simulation, optionally conditional
+    on ability bands (Stocking and Lewis, 1998).
 
-    Start with K = 1. Each iteration simulates n_examinees from N(0, 1) under the current K,
-    estimates the selection rate P(S_i) (lottery entries / examinees) and sets
-    K_i = min(1, r / P(S_i)) with r = r_max - margin (K_i = 1 when P(S_i) = 0), so that the
-    administration rate P(A_i) = P(S_i) K_i tends to at most r_max; the margin absorbs the
-    sampling error of P(S_i) in a finite simulation. Returns item id -> K.
+    Start with K = 1. Each iteration simulates n_examinees from N(0, 1) under the current K
+    (applied by the band of each step's estimate, as in delivery) and estimates, per band b
+    of true theta (edges band_edges), the selection rate P(S_i | b) (candidates for whom
+    item i entered a lottery / candidates in b). Then K_ib = min(1, r_b / P(S_i | b)) with
+    r_b = r_band - margin, and every K of an item is scaled down by r / P(A_i) when its
+    overall administration rate P(A_i) = sum_b w_b P(S_i | b) K_ib (w_b the band's share)
+    exceeds r = r_max - margin. Without bands this is the classic rule K_i = min(1,
+    r / P(S_i)). The rates are estimated from the simulation, so their sampling error is
+    set by n_examinees (the binomial SE sqrt(r (1 - r) / n_b) per band), not absorbed by a
+    margin. Returns an ExposureControl (the value CatPolicy.sh_exposure takes; to_dict() is
+    its JSON form). oracle: derive them for the sequential oracle (run_attempt). progress gets
+    the iterations done (a float, after every examinee: a stopping job stops in between).
     """
-    k = np.ones(len(pool.ids))
+    edges = tuple(float(e) for e in band_edges)
+    if edges and r_band is None:
+        raise ValueError("band_edges need r_band")
+    n_items, n_bands = len(pool.ids), len(edges) + 1
+    k = np.ones((n_bands, n_items))
     target = r_max - margin
+    band_target = (r_band if edges and r_band is not None else r_max) - margin
     for it in range(iterations):
-        current = replace(policy, sh_exposure=dict(zip(pool.ids, k.tolist(), strict=True)))
+        current = replace(policy, sh_exposure=_exposure(pool.ids, edges, k))
         thetas = rng.normal(0.0, 1.0, n_examinees)
-        run = simulate_cat(current, pool, thetas, int(rng.integers(2**31)))
-        p_sel = run.selected / n_examinees
-        k = np.where(p_sel > target, target / np.maximum(p_sel, 1e-12), 1.0)
+        band = np.searchsorted(np.asarray(edges), thetas, side="right")
+        base = int(rng.integers(2**31))
+        sim_rng, seed = np.random.default_rng([base, 0x51]), base * 1_000_003
+        selected = np.zeros((n_bands, n_items))
+        for e, theta in enumerate(thetas):
+            run_attempt(current, pool, float(theta), seed + e, sim_rng, selected[band[e]], oracle)
+            if progress is not None and e + 1 < n_examinees:
+                progress(it + (e + 1) / n_examinees)
+        n_b = np.bincount(band, minlength=n_bands).astype(float)
+        p_sel = selected / np.maximum(n_b, 1.0)[:, None]
+        k = np.where(p_sel > band_target, band_target / np.maximum(p_sel, 1e-12), 1.0)
+        p_adm = (n_b[:, None] / n_examinees * p_sel * k).sum(axis=0)
+        k = k * np.where(p_adm > target, target / np.maximum(p_adm, 1e-12), 1.0)[None, :]
         if progress is not None:
             progress(it + 1)
-    return dict(zip(pool.ids, k.tolist(), strict=True))
+    return _exposure(pool.ids, edges, k)
+
+
+def _exposure(ids: Sequence[str], edges: tuple[float, ...], k: np.ndarray) -> ExposureControl:
+    """ExposureControl listing only the items with some K below 1."""
+    rows = [(i, tuple(k[:, j].tolist())) for j, i in enumerate(ids) if (k[:, j] < 1.0).any()]
+    return ExposureControl(edges, tuple(rows))
 
 
 def best_fixed_form(pool: ItemPool, length: int, theta0: float) -> np.ndarray:

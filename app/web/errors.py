@@ -9,9 +9,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import AppError, Unauthenticated
+from app.web.messages import plain
+from app.web.middleware import protective_headers
 from app.web.templating import redirect, render
 
 log = logging.getLogger("wmi.errors")
@@ -69,7 +72,10 @@ API_ERRORS = {
 
 
 def wants_json(request: Request) -> bool:
+    """JSON for the API, .json addresses, callers that send JSON or accept only JSON."""
     if request.url.path.startswith("/api/") or request.url.path.endswith(".json"):
+        return True
+    if request.headers.get("content-type", "").startswith("application/json"):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -111,6 +117,18 @@ async def app_error(request: Request, exc: AppError):
     return response
 
 
+async def _identify(request: Request) -> None:
+    """Put the signed-in user on the request when no route did (an unknown address), so the
+    error page shows the menu they see everywhere else."""
+    identify = getattr(request.app.state, "identify", None)
+    if identify is None or hasattr(request.state, "user") or "session" not in request.scope:
+        return
+    try:
+        await run_in_threadpool(identify, request)
+    except Exception:  # the error page must render whatever happens here
+        log.exception("could not identify the user for an error page")
+
+
 async def http_error(request: Request, exc: StarletteHTTPException):
     messages = {
         404: "There is nothing at this address.",
@@ -121,6 +139,8 @@ async def http_error(request: Request, exc: StarletteHTTPException):
         if isinstance(exc.detail, str) and exc.status_code not in messages
         else messages.get(exc.status_code, str(exc.detail))
     )
+    if not wants_json(request):
+        await _identify(request)
     response = error_response(request, exc.status_code, message)
     for key, value in (exc.headers or {}).items():
         response.headers[key] = value
@@ -131,7 +151,7 @@ async def validation_error(request: Request, exc: RequestValidationError):
     details = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
-        details.append({"field": ".".join(loc) or "request", "message": err.get("msg", "invalid")})
+        details.append({"field": ".".join(loc) or "request", "message": plain(err)})
     summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
     return error_response(request, 422, f"The request is not valid. {summary}", details=details)
 
@@ -169,13 +189,19 @@ async def unavailable(request: Request, exc: OperationalError):
 
 
 async def server_error(request: Request, exc: Exception):
+    """The 500 page. Starlette renders it outside every middleware, so it adds the security
+    headers (and no-store) itself."""
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(
+    response = error_response(
         request,
         500,
         "An unexpected error occurred. It has been logged; "
         "nothing you submitted before this page was lost.",
     )
+    hsts = bool(request.app.state.settings.cookie_secure)
+    for name, value in protective_headers(request.url.path, hsts=hsts).items():
+        response.headers.setdefault(name.decode(), value.decode())
+    return response
 
 
 def install(app: FastAPI) -> None:

@@ -14,8 +14,31 @@ DOCS_CSP = (  # Swagger UI's page starts itself with an inline script; its asset
 )
 
 
+def protective_headers(path: str, *, hsts: bool = False) -> dict[bytes, bytes]:
+    """The security headers of a response to `path`: CSP, frame-ancestors, referrer policy,
+    nosniff and friends, and `Cache-Control: no-store` for everything but static files."""
+    docs = path in ("/api/docs", "/api/redoc")
+    headers = {
+        b"content-security-policy": (DOCS_CSP if docs else CSP).encode(),
+        b"x-content-type-options": b"nosniff",
+        b"x-frame-options": b"DENY",
+        b"referrer-policy": b"strict-origin-when-cross-origin",
+        b"permissions-policy": b"camera=(), microphone=(), geolocation=()",
+        b"cross-origin-opener-policy": b"same-origin",
+    }
+    if hsts:
+        headers[b"strict-transport-security"] = b"max-age=31536000; includeSubDomains"
+    if not path.startswith(("/static/", "/api/docs-assets/")):
+        headers[b"cache-control"] = b"no-store"  # pages and API answers may be personal
+    return headers
+
+
 class SecurityHeaders:
-    """Adds CSP, frame-ancestors, referrer policy, nosniff and friends to every response."""
+    """Adds `protective_headers` to every response that does not set its own: signed-in pages,
+    API answers, the page showing a new API token and refusals (413) carry `Cache-Control:
+    no-store`, so nothing personal is kept by a browser's or a proxy's cache, and Back re-asks
+    the server instead of showing a stale page. (The 500 page, rendered outside every
+    middleware by Starlette, adds them itself: app/web/errors.py.)"""
 
     def __init__(self, app, *, hsts: bool = False) -> None:
         self.app, self.hsts = app, hsts
@@ -23,21 +46,11 @@ class SecurityHeaders:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        docs = scope["path"] in ("/api/docs", "/api/redoc")
+        extra = protective_headers(scope["path"], hsts=self.hsts)
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                extra = {
-                    b"content-security-policy": (DOCS_CSP if docs else CSP).encode(),
-                    b"x-content-type-options": b"nosniff",
-                    b"x-frame-options": b"DENY",
-                    b"referrer-policy": b"strict-origin-when-cross-origin",
-                    b"permissions-policy": b"camera=(), microphone=(), geolocation=()",
-                    b"cross-origin-opener-policy": b"same-origin",
-                }
-                if self.hsts:
-                    extra[b"strict-transport-security"] = b"max-age=31536000; includeSubDomains"
                 present = {k.lower() for k, _ in headers}
                 headers += [(k, v) for k, v in extra.items() if k not in present]
                 message["headers"] = headers
@@ -47,7 +60,12 @@ class SecurityHeaders:
 
 
 class BodyLimit:
-    """Refuses request bodies over the limit with 413, before anything reads them."""
+    """Refuses request bodies over the limit with 413, before anything reads them.
+
+    A declared length is judged at once. A body without one (chunked) is read here first, up
+    to the limit, and handed on whole: counting it while the application reads would surface
+    as a parsing error there (FastAPI answers those with 400), not as 413. Sits inside
+    SecurityHeaders, so the 413 carries the security headers too."""
 
     def __init__(self, app, *, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -55,24 +73,35 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            return await self._reject(send)
-        seen = 0
-
-        async def limited_receive():
-            nonlocal seen
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.max_bytes:
+                return await self._reject(send)
+            return await self.app(scope, receive, send)
+        if b"chunked" not in headers.get(b"transfer-encoding", b"").lower():
+            return await self.app(scope, receive, send)
+        body = bytearray()
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                return await self._reject(send)
+            if not message.get("more_body", False):
+                break
+        whole = {"type": "http.request", "body": bytes(body), "more_body": False}
+        replayed = False
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._reject(send)
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return whole
+
+        await self.app(scope, replay, send)
 
     async def _reject(self, send):
         body = json.dumps(
@@ -91,10 +120,6 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body.encode()})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class ConcurrencyLimit:
@@ -121,3 +146,38 @@ class ConcurrencyLimit:
             gate = self._gates[loop] = asyncio.Semaphore(self.limit)
         async with gate:
             await self.app(scope, receive, send)
+
+
+class Arrival:
+    """Stamps each request with the time it arrived (`request.state.arrived_at`), before it
+    waits for anything (the request limit, the exam lane): an answer is timed by when it
+    arrived, not by when its turn came (issue 15, F-14)."""
+
+    def __init__(self, app, *, clock) -> None:
+        self.app, self.clock = app, clock
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            scope["state"] = {**scope.get("state", {}), "arrived_at": self.clock()}
+        await self.app(scope, receive, send)
+
+
+class HeadAsGet:
+    """HEAD is answered as the GET of the same address without its body (FastAPI's GET routes
+    alone would refuse HEAD with 405; link checkers and monitors send HEAD)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def without_body(message):
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)

@@ -2,15 +2,19 @@
 
 import secrets
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from pydantic import BaseModel, ValidationError
 
 from app.core.clock import as_utc
+from app.web.messages import plain
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -18,12 +22,37 @@ STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 
-def _when(value: datetime | None, fmt: str = "%d %b %Y %H:%M UTC") -> str:
-    return as_utc(value).strftime(fmt) if value else ""
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
-def _date(value: datetime | None) -> str:
-    return as_utc(value).strftime("%d %B %Y") if value else ""
+def local_time(value: datetime, zone_name: str) -> datetime:
+    """A stored (UTC) time in the user's time zone."""
+    return as_utc(value).astimezone(_zone(zone_name or "UTC"))
+
+
+def _viewer_zone(context) -> str:
+    """The signed-in user's time zone (profile setting), UTC for everyone else."""
+    return getattr(context.get("current_user"), "time_zone", None) or "UTC"
+
+
+@pass_context
+def _when(context, value: datetime | None, fmt: str = "") -> str:
+    """Date and time in the viewer's time zone, with the zone's abbreviation."""
+    if not value:
+        return ""
+    local = local_time(value, _viewer_zone(context))
+    return local.strftime(fmt) if fmt else f"{local:%d %b %Y %H:%M} {local.tzname()}"
+
+
+@pass_context
+def _date(context, value: datetime | None) -> str:
+    """The date in the viewer's time zone."""
+    return local_time(value, _viewer_zone(context)).strftime("%d %B %Y") if value else ""
 
 
 templates.env.filters["when"] = _when
@@ -84,10 +113,7 @@ def validate_form(model: type[BaseModel], data: dict) -> tuple[BaseModel | None,
         errors: dict[str, str] = {}
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "form"
-            message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "string_pattern_mismatch":
-                message = "must contain visible text and no control characters"
-            errors.setdefault(field, message[0].upper() + message[1:])
+            errors.setdefault(field, plain(err))
         return None, errors
 
 

@@ -114,3 +114,22 @@ def test_concurrent_appends_keep_one_chain(app, clock):
         assert seqs == list(range(1, len(seqs) + 1))
         events = session.exec(select(AuditEntry.id).where(AuditEntry.action == "test.event"))
         assert len(list(events)) == 80
+
+
+def test_sqlite_replacing_insert_cannot_rewrite_an_entry(session, clock, backend):
+    """INSERT OR REPLACE deletes the old row without firing its DELETE trigger (issue 15, F-11)."""
+    if backend != "sqlite":
+        pytest.skip("INSERT OR REPLACE is SQLite's")
+    _append(session, clock, 2)
+    seq = audit.recent(session, limit=1)[0].seq
+    with pytest.raises(Exception, match="immutable"):
+        session.connection().execute(
+            text(
+                "INSERT OR REPLACE INTO audit_entry (id, seq, at, actor_id, action, subject, "
+                "data, prev_hash, hash) SELECT id, seq, at, actor_id, 'rewritten', subject, "
+                "data, prev_hash, hash FROM audit_entry WHERE seq = :seq"
+            ),
+            {"seq": seq},
+        )
+    session.rollback()
+    assert audit.recent(session, limit=1)[0].action == "test.event"

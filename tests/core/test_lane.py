@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from app.core import lane as lanes
+from app.core import session_state
 from app.core.errors import NotFound
 from app.core.prepared import Prepared
 
@@ -143,3 +144,43 @@ def test_lane_threads_default_by_backend_and_count_against_the_pool():
             db_max_overflow=8,
             max_concurrent_requests=16,
         )
+
+
+LANE_MEMO: session_state.Holder[list[int]] = session_state.Holder("tests.lane_memo")
+
+
+def test_nothing_a_job_keeps_on_the_session_reaches_the_next_job(lane):
+    """The lane keeps one Session per thread, and Session.close() keeps session.info: after
+    each job only the facts about the connection remain (app.core.session_state)."""
+    memo = LANE_MEMO
+
+    def keep(session):
+        memo.set(session, [1])
+        return sorted(session.info)
+
+    def look(session):  # (the lane keeps this job's deferred work on it too)
+        return memo.get(session), sorted(k for k in session.info if k != "lane.deferred")
+
+    during, (after, keys) = run(lane, keep, look)
+    assert "tests.lane_memo" in during
+    assert after is None and keys == ["db.attached"]
+
+
+def test_a_track_changed_between_jobs_is_seen_by_the_next_job(lane, app):
+    """courses.get_track remembers tracks for the unit of work; a lane job's memo ends with
+    the job, so a track changed since (a content reload) is read afresh."""
+    from sqlmodel import Session
+
+    from app.courses import service as courses
+
+    def title(session):
+        return courses.get_track(session, "CAWM").title
+
+    (before,) = run(lane, title)
+    with Session(app.state.engine) as other:
+        track = courses.get_track(other, "CAWM")
+        track.title = "Renamed while the lane ran"
+        other.add(track)
+        other.commit()
+    (after,) = run(lane, title)
+    assert before != after == "Renamed while the lane ran"

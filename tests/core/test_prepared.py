@@ -137,6 +137,7 @@ def test_unsupported_statements_are_refused_when_prepared(db):
 def test_pipelined_block_reads_counts_and_commits(db):
     """In a pipelined block (pipeline mode on PostgreSQL, nothing special on SQLite) counts
     and rows arrive when read, and the commit ends the block's transaction."""
+    from app.core import db as core_db
     from app.core import prepared
 
     with prepared.pipelined(db):
@@ -144,13 +145,14 @@ def test_pipelined_block_reads_counts_and_commits(db):
         advanced = ADVANCE.execute(db, {"w_id": 1, "w_step": 0, "v_state": {"n": 1}})
         missed = ADVANCE.execute(db, {"w_id": 9, "w_step": 0, "v_state": {}})
         assert READ.execute(db, {"w_id": 1}).first()[0] == "one"
-        prepared.commit(db)
+        core_db.commit(db)
         assert (advanced.rowcount, missed.rowcount) == (1, 0)
     db.close()
     assert READ.execute(db, {"w_id": 1}).first()[1] == {"n": 1}
 
 
 def test_pipelined_errors_are_sqlalchemy_errors_and_nothing_is_kept(db):
+    from app.core import db as core_db
     from app.core import prepared
 
     INSERT.execute(db, row())
@@ -158,28 +160,28 @@ def test_pipelined_errors_are_sqlalchemy_errors_and_nothing_is_kept(db):
     with pytest.raises(IntegrityError), prepared.pipelined(db):
         INSERT.execute(db, row(id=2, name="two"))
         INSERT.execute(db, row(id=3))  # the same unique name as row 1
-        prepared.commit(db)
-    prepared.rollback(db)
+        core_db.commit(db)
+    core_db.rollback(db)
     assert READ.execute(db, {"w_id": 2}).first() is None
 
 
 def test_attached_session_commits_and_rolls_back_on_its_connection(app, db):
     """A lane's session (attached): statements run outside the Session's own transaction,
-    prepared.commit and prepared.rollback end them, and ORM work joins the same transaction."""
-    from app.core import prepared
+    db.commit and db.rollback end them, and ORM work joins the same transaction."""
+    from app.core import db as core_db
 
     with app.state.engine.connect() as conn:
         session = Session(bind=conn, expire_on_commit=False)
-        prepared.attach(session, conn.connection.driver_connection, conn.dialect)
+        core_db.attach(session, conn.connection.driver_connection, conn.dialect)
         INSERT.execute(session, row())
         assert session.get_transaction() is None  # the Session's bookkeeping was skipped
-        prepared.rollback(session)
+        core_db.rollback(session)
         INSERT.execute(session, row(id=2, name="two"))
-        prepared.commit(session)
+        core_db.commit(session)
         INSERT.execute(session, row(id=3, name="three"))
         session.connection().execute(ADVANCE.statement, {"w_id": 2, "w_step": 0, "v_state": {}})
-        prepared.commit(session)  # through the Session: both statements
+        core_db.commit(session)  # through the Session: both statements
         session.close()
-        prepared.end(session)
+        core_db.end(session)
     names = [r[0] for r in db.connection().execute(select(THINGS.c.name).order_by(THINGS.c.id))]
     assert names == ["two", "three"]

@@ -167,17 +167,41 @@ def test_administrators_issue_revoke_and_reinstate(client, session, settings, cl
     short = client.post(
         f"/admin/certificates/{pending.number}/revoke", data={"csrf_token": token, "reason": ""}
     )
-    assert short.status_code == 303
+    assert short.status_code == 422 and "Nothing has changed yet" in short.text
+    assert client.get(f"/api/v1/verify/{pending.number}").json()["standing"] == "valid"
+    revoke = {
+        "csrf_token": token,
+        "reason": "Result annulled after an appeal",
+        "note": "Case 14: proctor report of a second screen",
+    }
+    asked = client.post(f"/admin/certificates/{pending.number}/revoke", data=revoke)
+    assert asked.status_code == 200 and f"Revoke certificate {pending.number}?" in asked.text
+    assert 'name="confirm" value="yes"' in asked.text and "Yes, revoke it" in asked.text
     assert client.get(f"/api/v1/verify/{pending.number}").json()["standing"] == "valid"
     revoked = client.post(
-        f"/admin/certificates/{pending.number}/revoke",
-        data={"csrf_token": token, "reason": "Result annulled after an appeal"},
+        f"/admin/certificates/{pending.number}/revoke", data={**revoke, "confirm": "yes"}
     )
     assert revoked.status_code == 303
+    for public in (
+        client.get(f"/verify/{pending.number}").text,
+        client.get(f"/verify/{pending.number}.json").text,
+        client.get(f"/credentials/{pending.number}.json").text,
+    ):
+        assert "second screen" not in public
     page = client.get(f"/verify/{pending.number}")
     assert "Revoked" in page.text and "Result annulled after an appeal" in page.text
-    back = client.post(
+    listing = client.get("/admin/certificates").text
+    assert "Internal note: Case 14: proctor report of a second screen" in listing
+    reinstate = {"csrf_token": token, "reason": "Appeal upheld"}
+    reasonless = client.post(
         f"/admin/certificates/{pending.number}/reinstate", data={"csrf_token": token}
+    )
+    assert reasonless.status_code == 422
+    asked = client.post(f"/admin/certificates/{pending.number}/reinstate", data=reinstate)
+    assert asked.status_code == 200 and "Yes, reinstate it" in asked.text
+    assert client.get(f"/api/v1/verify/{pending.number}").json()["standing"] == "revoked"
+    back = client.post(
+        f"/admin/certificates/{pending.number}/reinstate", data={**reinstate, "confirm": "yes"}
     )
     assert back.status_code == 303
     assert client.get(f"/api/v1/verify/{pending.number}").json()["standing"] == "valid"
@@ -227,10 +251,11 @@ def test_a_sweep_that_was_down_sends_only_the_most_urgent_reminder(session, sett
 
 def test_the_hooks_are_wired_into_the_app(app, session, settings, clock):
     user = make_user(session)
-    assert app.state.certified_tracks(session, user.id) == set()
-    cert = app.state.on_exam_passed(session, 4242, user_id=user.id, track="WMP", passed_at=clock())
+    assert app.state.ports.certified_tracks(session, user.id) == set()
+    ports = app.state.ports
+    cert = ports.on_exam_passed(session, 4242, user_id=user.id, track="WMP", passed_at=clock())
     assert cert.track == "WMP" and cert.status == "active"
-    assert app.state.certified_tracks(session, user.id) == {"WMP"}
+    assert app.state.ports.certified_tracks(session, user.id) == {"WMP"}
     assert json.loads(cert.credential)["credentialSubject"]["achievement"]["humanCode"] == "WMP"
 
 
@@ -258,11 +283,11 @@ def test_the_hook_reads_a_passed_attempt_through_the_exams_service(app, session,
         session.commit()
         return row.id
 
-    assert app.state.on_exam_passed(session, attempt(False)) is None
-    cert = app.state.on_exam_passed(session, attempt(True))
+    assert app.state.ports.on_exam_passed(session, attempt(False)) is None
+    cert = app.state.ports.on_exam_passed(session, attempt(True))
     assert cert.user_id == user.id and cert.track == "CAWM" and cert.status == "active"
     assert cert.earned_at.replace(tzinfo=None) == finished.replace(tzinfo=None)
-    assert app.state.certified_tracks(session, user.id) == {"CAWM"}
+    assert app.state.ports.certified_tracks(session, user.id) == {"CAWM"}
 
 
 def test_the_admin_api_revokes_and_reinstates_with_a_token(client, session, settings, clock):
@@ -291,14 +316,18 @@ def test_the_admin_api_revokes_and_reinstates_with_a_token(client, session, sett
         f"{base}/{pending.number}/revoke", json={"reason": "Issued in error"}, headers=headers
     )
     assert again.status_code == 409
-    back = client.post(f"{base}/{pending.number}/reinstate", headers=headers)
+    reasonless = client.post(f"{base}/{pending.number}/reinstate", headers=headers)
+    assert reasonless.status_code == 422
+    back = client.post(
+        f"{base}/{pending.number}/reinstate", json={"reason": "Issued correctly"}, headers=headers
+    )
     assert back.json()["standing"] == "valid"
 
 
 def test_wmi_keys_rotate_and_the_sweep(settings, monkeypatch):
     from typer.testing import CliRunner
 
-    from app import cli
+    from app.cli import cli, sweep
     from app.core.config import get_settings
     from app.credentials import did
 
@@ -308,11 +337,11 @@ def test_wmi_keys_rotate_and_the_sweep(settings, monkeypatch):
     get_settings.cache_clear()
     try:
         runner = CliRunner()
-        first = runner.invoke(cli.cli, ["keys", "list"])
+        first = runner.invoke(cli, ["keys", "list"])
         assert first.exit_code == 0 and first.output.count("did:web:testserver#z6Mk") == 1
-        rotated = runner.invoke(cli.cli, ["keys", "rotate"])
+        rotated = runner.invoke(cli, ["keys", "rotate"])
         assert rotated.exit_code == 0, rotated.output
         assert len(did.all_keys(settings)) == 2
-        assert cli.run_sweep(settings)["certificate_reminders"] == 0
+        assert sweep.run_sweep(settings).certificate_reminders == 0
     finally:
         get_settings.cache_clear()

@@ -68,8 +68,6 @@ def _badge(**overrides) -> dict:
         "track_title": "Certified Associate in Work Management",
         "track_summary": "Summary.",
         "holder_name": "Ada",
-        "email_hash": openbadge.email_hash("Ada@Example.org ", "salt"),
-        "salt": "salt",
         "valid_from": datetime(2026, 1, 1, tzinfo=UTC),
         "valid_until": datetime(2029, 1, 1, tzinfo=UTC),
         "status": statuslist.entry(list_url="https://c.example/credentials/status/1", index=7),
@@ -84,14 +82,42 @@ def test_the_badge_uses_only_defined_terms():
     assert document["credentialStatus"]["statusListIndex"] == "7"
 
 
-def test_the_email_hash_is_of_the_normalised_address_and_salt():
-    import hashlib
-
-    digest = hashlib.sha256(b"ada@example.orgsalt").hexdigest()
-    assert openbadge.email_hash(" Ada@Example.org", "salt") == f"sha256${digest}"
+def test_the_holder_is_identified_by_name_only():
+    """No e-mail identifier, hashed or not (issue 15, F-21: a salted hash published with its
+    salt lets anyone confirm a guessed address); docs/CREDENTIALS.md."""
+    identifiers = _badge()["credentialSubject"]["identifier"]
+    assert identifiers == [
+        {"type": "IdentityObject", "identityType": "name", "hashed": False, "identityHash": "Ada"}
+    ]
 
 
 @pytest.mark.parametrize("name", ["Tab\there", "Bell\x07", "CR\rLF", "Del\x7f"])
 def test_the_builder_refuses_control_characters_in_names(name):
     with pytest.raises(UnsafeDocument):
         _badge(holder_name=name)
+
+
+def test_the_longest_name_stays_inside_the_certificates_frame():
+    """Issue 15, F-18: a name of NAME_MAX of the widest letter wraps inside the frame (it ran
+    off the page). Reads where each piece of text starts in the PDF's page content."""
+    import re
+    import zlib
+
+    from app.accounts.schemas import NAME_MAX
+    from app.credentials.pdf import CertificatePrint, render
+
+    cert = CertificatePrint(
+        number="WMI-CAWM-2026-000001", holder_name="W" * NAME_MAX, track_code="CAWM",
+        track_title="Certified Associate in Work Management", issued_at=datetime(2026, 1, 1),
+        expires_at=datetime(2029, 1, 1), verify_url="http://testserver/verify/1",
+        standing_label="In force", in_force=True,
+    )  # fmt: skip
+    starts = []
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", render(cert), re.S):
+        try:
+            content = zlib.decompress(stream)
+        except zlib.error:
+            continue
+        starts += [float(x) for x in re.findall(rb"BT (-?[\d.]+) -?[\d.]+ Td", content)]
+    frame_left = 14 / 25.4 * 72  # the inner frame, 14 mm from the edge, in points
+    assert len(starts) > 8 and min(starts) >= frame_left, sorted(starts)[:3]

@@ -1,8 +1,11 @@
-"""A person signs up, signs out and signs in again, in a real browser."""
+"""A person signs up (confirming by the mailed link), signs out and signs in again, in a real
+browser."""
 
 import uuid
 
 import pytest
+
+from tests.e2e.conftest import mailed_link
 
 pytestmark = pytest.mark.e2e
 
@@ -14,6 +17,9 @@ def sign_up(page, base, name="Grace Hopper") -> str:
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill("a long enough password")
     page.get_by_role("button", name="Create account").click()
+    page.get_by_role("heading", name="Check your mail").wait_for()
+    page.goto(mailed_link(base, email, "Confirm your WMI Certify account", "/signup/confirm"))
+    page.get_by_role("button", name="Confirm my account").click()
     page.wait_for_url(base + "/dashboard")
     return email
 

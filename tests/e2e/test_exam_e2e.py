@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from tests.e2e.exam_driver import start_in_page
 from tests.e2e.test_accounts_e2e import sign_up
 from tests.e2e.test_learning_e2e import answer_quiz_with_first_options
 
@@ -14,9 +15,7 @@ pytestmark = pytest.mark.e2e
 def test_countdown_and_answer_survives_going_offline(page, server):
     base = server["base"]
     sign_up(page, base, name="Katherine Johnson")
-    page.goto(base + "/exams/CAWM")
-    page.get_by_role("button", name="Start the exam now").click()
-    page.wait_for_url(base + "/exams/attempts/*")
+    start_in_page(page, base)
     countdown = page.locator("[data-countdown]")
     first = countdown.inner_text()
     page.wait_for_function(
@@ -49,9 +48,7 @@ def test_candidate_sits_a_cawm_exam_to_the_end_and_reads_the_score_report(page, 
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(base + "/dashboard")
 
-    page.goto(base + "/exams/CAWM")
-    page.get_by_role("button", name="Start the exam now").click()
-    page.wait_for_url(base + "/exams/attempts/*")
+    start_in_page(page, base)
     submit = page.get_by_role("button", name="Submit answer and continue")
     answered = 0
     while submit.count():

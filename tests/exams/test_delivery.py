@@ -9,11 +9,12 @@ from sqlmodel import Session, select
 
 from app.core.clock import as_utc
 from app.core.models import AuditEntry
-from app.exams import eligibility
+from app.exams import eligibility, store
 from app.exams import engine_bridge as bridge
 from app.exams import service as exams
 from app.exams.errors import AttemptClosed, StaleItem
 from app.exams.models import ExamAttempt, ExamResponse
+from app.exams.ports import Ports
 from app.itembank.models import ItemVersion
 from app.psychometrics import engine
 from tests.factories import exams as fx
@@ -21,18 +22,12 @@ from tests.factories.accounts import make_user
 
 
 def present(session, user, clock, attempt_id):
-    return exams.present(session=session, user=user, attempt_id=attempt_id, now=clock())
+    return exams.present(session=session, user_id=user.id, attempt_id=attempt_id, now=clock())
 
 
 def submit(session, user, clock, attempt_id, position, token, answer):
     return exams.submit_answer(
-        session=session,
-        user=user,
-        attempt_id=attempt_id,
-        position=position,
-        token=token,
-        answer=answer,
-        now=clock(),
+        session, exams.Answer(user.id, attempt_id, position, token, answer), now=clock()
     )
 
 
@@ -262,18 +257,16 @@ def test_on_exam_passed_is_called_after_a_pass(session, clock):
         calls.append((attempt_id, row.status, row.passed))
 
     while True:
-        v = exams.present(session=session, user=user, attempt_id=attempt.id, now=clock())
+        v = exams.present(session=session, user_id=user.id, attempt_id=attempt.id, now=clock())
         if v.item is None:
             break
         exams.submit_answer(
-            session=session,
-            user=user,
-            attempt_id=attempt.id,
-            position=v.item.position,
-            token=v.item.token,
-            answer=fx.key_of(session, attempt.id),
+            session,
+            exams.Answer(
+                user.id, attempt.id, v.item.position, v.item.token, fx.key_of(session, attempt.id)
+            ),
             now=clock(),
-            on_exam_passed=hook,
+            ports=Ports(on_exam_passed=hook),
         )
     assert calls == [(attempt.id, "finished", True)]
 
@@ -327,15 +320,13 @@ def test_an_attempt_moved_on_elsewhere_is_never_answered_from_this_process_memor
         v = present(s, user, clock, attempt.id)
     with Session(engine_) as other:  # another worker answers the pending item first
         exams.submit_answer(
-            session=other,
-            user=user,
-            attempt_id=attempt.id,
-            position=v.item.position,
-            token=v.item.token,
-            answer=fx.key_of(other, attempt.id),
+            other,
+            exams.Answer(
+                user.id, attempt.id, v.item.position, v.item.token, fx.key_of(other, attempt.id)
+            ),
             now=clock(),
         )
-    exams._RECENT.clear()  # ...in another process: this one never saw that answer
+    store._RECENT.clear()  # ...in another process: this one never saw that answer
     with Session(engine_, expire_on_commit=False) as s:
         fx.answer(s, user, clock, attempt.id, correct=True)  # remembers step 3 and its item
         v = present(s, user, clock, attempt.id)

@@ -67,3 +67,38 @@ def sign_in(client, user: User, password: str = PASSWORD):
     )
     assert response.status_code == 303, response.text
     return response
+
+
+def mailed_token(capsys, path: str = "/password/reset") -> str:
+    """The token of the newest link to `path` (a reset or invitation link; "/signup/confirm"
+    for a sign-up's) that the development mailer printed (the tests' settings set
+    WMI_MAIL_LOG_SECRETS; the outbox itself only holds it sealed)."""
+    printed = capsys.readouterr().out
+    tokens = re.findall(re.escape(path) + r"\?token=([\w\-]+)", printed)
+    assert tokens, f"no {path} link was mailed"
+    return tokens[-1]
+
+
+def ask_sign_up(client, app, email: str, name: str = "Ada Lovelace", password: str = PASSWORD):
+    """Sign up as a visitor does ("check your mail"), then run the job that mails the link."""
+    form = csrf_from(client.get("/signup").text)
+    r = client.post(
+        "/signup", data={"email": email, "name": name, "password": password, "csrf_token": form}
+    )
+    assert r.status_code == 200 and "Check your mail" in r.text, r.text
+    app.state.jobs.drain()
+    return r
+
+
+def confirm_sign_up(client, token: str):
+    """Follow a sign-up's link and press its button (signs the new account in)."""
+    form = csrf_from(client.get(f"/signup/confirm?token={token}").text)
+    return client.post("/signup/confirm", data={"token": token, "csrf_token": form})
+
+
+def ask_reset(client, app, email: str) -> None:
+    """Ask for a reset link as a visitor does, then run the job that mails it."""
+    form = csrf_from(client.get("/password/forgot").text)
+    r = client.post("/password/forgot", data={"email": email, "csrf_token": form})
+    assert r.status_code == 200 and "If an account exists" in r.text
+    app.state.jobs.drain()

@@ -7,7 +7,9 @@ from sqlmodel import Session
 from app.accounts.models import Role, User
 from app.exams import eligibility
 from app.exams import service as exams
+from app.exams.agreement import VERSION as AGREEMENT
 from app.exams.models import ExamAttempt
+from app.exams.ports import Ports
 from app.itembank.models import ItemVersion
 from tests.factories.accounts import make_user
 
@@ -22,7 +24,12 @@ def make_admin(session: Session, **overrides) -> User:
 
 def start(session: Session, user: User, clock, track: str = "CAWM", certified=no_certs):
     return exams.start_attempt(
-        session=session, user=user, track=track, now=clock(), certified_tracks=certified
+        session=session,
+        user_id=user.id,
+        track=track,
+        now=clock(),
+        agreement=AGREEMENT,
+        ports=Ports(certified_tracks=certified),
     )
 
 
@@ -57,17 +64,13 @@ def wrong_answer(session: Session, attempt_id: int) -> list[str]:
 
 def answer(session, user, clock, attempt_id: int, correct: bool):
     """Present the pending item and answer it right or wrong."""
-    v = exams.present(session=session, user=user, attempt_id=attempt_id, now=clock())
+    v = exams.present(session=session, user_id=user.id, attempt_id=attempt_id, now=clock())
     if v.item is None:
         return None
     letters = key_of(session, attempt_id) if correct else wrong_answer(session, attempt_id)
     return exams.submit_answer(
-        session=session,
-        user=user,
-        attempt_id=attempt_id,
-        position=v.item.position,
-        token=v.item.token,
-        answer=letters,
+        session,
+        exams.Answer(user.id, attempt_id, v.item.position, v.item.token, letters),
         now=clock(),
     )
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app.credentials import did, service, signing
+from app.credentials import did, revocation, signing
 from tests.factories.accounts import make_user
 from tests.factories.credentials import pass_exam
 
@@ -137,7 +137,7 @@ def test_a_revoked_credential_is_reported_revoked(client, session, settings, clo
     admin = make_user(session, role="admin")
     kept = pass_exam(session, settings, make_user(session), now=clock())
     revoked = pass_exam(session, settings, make_user(session), now=clock())
-    service.revoke_certificate(
+    revocation.revoke_certificate(
         session=session, settings=settings, number=revoked.number, admin=admin,
         reason="Identity fraud", now=clock(),
     )  # fmt: skip

@@ -7,7 +7,7 @@ from sqlmodel import func, select
 
 from app.core.clock import utcnow
 from app.core.config import ROOT
-from app.itembank import service
+from app.itembank import practice, service
 from app.itembank.models import Item, ItemVersion, PracticeResponse
 from tests.factories.accounts import csrf, make_token, make_user, sign_in
 
@@ -20,16 +20,19 @@ def test_reload_is_idempotent(session, clock):
 
 
 def _edit_first_item(root, new_stem_suffix=" (edited)"):
+    """Edit the stem of the first operational item of CAWM/exam/B.yaml (retired ones stay out of
+    the exam pool snapshot)."""
     path = root / "CAWM" / "exam" / "B.yaml"
-    text = path.read_text()
-    item_id = re.search(r"id: (CAWM-B-\d+)", text).group(1)
-    text = re.sub(
+    blocks = re.split(r"(?m)^(?=- id: )", path.read_text())
+    n = next(i for i, b in enumerate(blocks) if "\n  status: operational" in b)
+    item_id = re.search(r"id: (CAWM-B-\d+)", blocks[n]).group(1)
+    blocks[n] = re.sub(
         r"(\n  stem: (?:>-\n\s+)?)([^\n]+)",
         lambda m: m.group(1) + m.group(2) + new_stem_suffix,
-        text,
+        blocks[n],
         count=1,
     )
-    path.write_text(text)
+    path.write_text("".join(blocks))
     return item_id
 
 
@@ -54,7 +57,7 @@ def test_edited_item_becomes_a_new_version_and_delivered_versions_stay(session, 
 
 def test_practice_draws_only_practice_items(session):
     user = make_user(session)
-    questions = service.draw_practice(session, user=user, track="WMP", module="P3", n=50, seed=1)
+    questions = practice.draw_practice(session, user=user, track="WMP", module="P3", n=50, seed=1)
     ids = {q.version_id for q in questions}
     pools = set(
         session.exec(
@@ -81,8 +84,11 @@ def test_practice_feedback_has_every_rationale_and_scores(client, session):
                 form[f"q{v.id}_{letter}"] = str(pos)
         else:
             form[f"q{v.id}"] = v.key  # the right answer
-    r = client.post("/tracks/CAWM/modules/C2/practice", data=form)
-    assert r.status_code == 200
+    form["quiz"] = re.search(r'name="quiz" value="([^"]+)"', page.text).group(1)
+    posted = client.post("/tracks/CAWM/modules/C2/practice", data=form)
+    assert posted.status_code == 303  # post, redirect, get
+    assert posted.headers["location"] == "/tracks/CAWM/modules/C2/practice/feedback"
+    r = client.get(posted.headers["location"])
     assert f"{len(ids)} of {len(ids)} answered correctly" in r.text
     for v in versions:
         for option in v.options:
@@ -145,3 +151,70 @@ def test_cached_pool_snapshot_follows_every_bank_load(session, clock, tmp_path):
     assert item.current_version_id in {p["id"] for p in after}
     assert item.current_version_id not in {p["id"] for p in before}
     assert len(after) == len(before)
+
+
+def _retag_first_item(root, fact: str) -> str:
+    path = root / "CAWM" / "exam" / "A.yaml"
+    text = path.read_text()
+    item_id = re.search(r"id: (CAWM-A-\d+)", text).group(1)
+    path.write_text(re.sub(r"\n  fact: [^\n]+", f"\n  fact: {fact}", text, count=1))
+    return item_id
+
+
+def test_versions_carry_their_fact_and_the_pool_snapshot_exposes_it(session, clock, tmp_path):
+    """Every loaded version names its fact; the exam pool snapshot (what attempts freeze and
+    the engine reads) carries it, so items of one fact can be kept apart as enemies."""
+    versions = session.exec(select(ItemVersion)).all()
+    assert versions and all(v.fact for v in versions)
+    pool = service.pool_parameters(session, track="WMP")
+    assert all(p["fact"] for p in pool)
+    by_version = {v.id: v.fact for v in versions}
+    assert all(by_version[p["id"]] == p["fact"] for p in pool)
+    # a new tag on unchanged words updates the version in place: no new version, new snapshot
+    root = tmp_path / "qb"
+    shutil.copytree(ROOT / "question_banks", root)
+    item_id = _retag_first_item(root, "wmpm.question")
+    report = service.load_banks(session=session, root=root, now=clock())
+    assert report.new_versions == 0
+    item = session.exec(select(Item).where(Item.code == item_id)).one()
+    session.refresh(session.get(ItemVersion, item.current_version_id))
+    assert session.get(ItemVersion, item.current_version_id).fact == "wmpm.question"
+    snapshot = {p["id"]: p["fact"] for p in service.pool_parameters(session, track="CAWM")}
+    assert snapshot[item.current_version_id] == "wmpm.question"
+
+
+def test_reloading_or_resending_practice_feedback_records_nothing_more(client, session):
+    """Reloading the feedback page or sending the same quiz again (Back, then resubmit) does
+    not record the answers again, so the readiness estimate is not inflated."""
+    sign_in(client, make_user(session))
+    page = client.get("/tracks/CAWM/modules/C2/practice").text
+    ids = re.search(r'name="items" value="([\d,]+)"', page).group(1).split(",")
+    quiz = re.search(r'name="quiz" value="([^"]+)"', page)
+    form = {"csrf_token": csrf(client), "items": ",".join(ids), f"q{ids[0]}": "A"}
+    form[f"type_{ids[0]}"] = session.get(ItemVersion, int(ids[0])).type
+    if quiz:
+        form["quiz"] = quiz.group(1)
+    if form[f"type_{ids[0]}"] == "ordering":
+        form.pop(f"q{ids[0]}")
+        n = len(session.get(ItemVersion, int(ids[0])).options)
+        form.update({f"q{ids[0]}_{'ABCDE'[i]}": str(i + 1) for i in range(n)})
+    recorded = select(func.count()).select_from(PracticeResponse)
+    first = client.post("/tracks/CAWM/modules/C2/practice", data=form)
+    assert first.status_code == 303
+    assert session.exec(recorded).one() == 1
+    for _ in range(2):
+        assert client.get(first.headers["location"]).status_code == 200
+    assert client.post("/tracks/CAWM/modules/C2/practice", data=form).status_code == 303
+    assert session.exec(recorded).one() == 1
+
+
+def test_an_empty_practice_quiz_comes_back_with_its_questions_and_a_message(client, session):
+    sign_in(client, make_user(session))
+    page = client.get("/tracks/CAWM/modules/C2/practice").text
+    ids = re.search(r'name="items" value="([\d,]+)"', page).group(1)
+    r = client.post(
+        "/tracks/CAWM/modules/C2/practice", data={"csrf_token": csrf(client), "items": ids}
+    )
+    assert r.status_code == 422
+    assert "Answer at least one question" in r.text and 'role="alert"' in r.text
+    assert f'name="items" value="{ids}"' in r.text, "the same questions, to answer now"

@@ -5,14 +5,15 @@ import csv
 import numpy as np
 from typer.testing import CliRunner
 
-from app import cli_psychometrics
+from app.cli import cli
+from app.cli import psychometrics_inputs as inputs
 from app.psychometrics import irt
 
 runner = CliRunner()
 
 
 def test_policy_falls_back_to_track_defaults(tmp_path):
-    policy = cli_psychometrics.load_policy("CWA", content_dir=tmp_path)
+    policy = inputs.load_policy("CWA", content_dir=tmp_path)
     assert (policy.min_items, policy.max_items, policy.cut_theta) == (40, 80, 0.0)
     assert dict(policy.blueprint)["3"] == 0.25
 
@@ -28,7 +29,7 @@ def test_simulate_writes_report_csvs_and_plots(tmp_path):
     out = tmp_path / "sim"
     args = ["simulate", "--track", "CAWM", "--bank", str(bank), "--examinees", "60", "--seed",
             "3", "--sh-examinees", "40", "--sh-iterations", "2", "--out", str(out)]  # fmt: skip
-    result = runner.invoke(cli_psychometrics.main, args)
+    result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     for name in ("report.md", "designs.csv", "conditional.csv", "exposure.csv", "length.png"):
         assert (out / name).exists()
@@ -48,7 +49,7 @@ def test_calibrate_writes_parameters_without_touching_anything_else(tmp_path):
             writer.writerow([f"C{p}"] + ["" if (p + i) % 4 == 0 else v for i, v in enumerate(row)])
     out = tmp_path / "cal"
     args = ["calibrate", "--responses", str(responses), "--model", "2pl", "--out", str(out)]
-    result = runner.invoke(cli_psychometrics.main, args)
+    result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((out / "parameters.csv").open()))
     assert len(rows) == 15 and all(int(r["n"]) == 600 for r in rows)

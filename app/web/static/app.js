@@ -19,7 +19,10 @@
           live.textContent = (mark / 60) + " minute" + (mark > 60 ? "s" : "") + " left.";
         }
       });
-      if (left > 0) { setTimeout(tick, 1000); } else if (el.hasAttribute("data-reload")) { window.location.reload(); }
+      if (left > 0) { setTimeout(tick, 1000); } else if (el.hasAttribute("data-reload")) {
+        document.documentElement.setAttribute("data-leaving", "");  // no leave warning: time is up
+        window.location.reload();
+      }
     }
     tick();
   }

@@ -1,0 +1,1 @@
+"""Appeals against results, flags on faulty items, complaints about the process."""

@@ -1,0 +1,5 @@
+"""`python -m app.cli ...` is `wmi ...`."""
+
+from app.cli import main
+
+main()

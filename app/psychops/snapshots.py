@@ -1,0 +1,170 @@
+"""Item analyses as stored runs: computed by a background job, read by the pages.
+
+At scale (hundreds of items, tens of thousands of candidates) the analysis takes tens of
+seconds, so no page computes it: an administrator (or `run_now` in a command or a bench) runs
+it; the result is one `item_analysis` row, and the item list and item pages read the newest row
+of the track (cached per process by its id: rows never change). A run covers the closed
+attempts up to the newest one when it started; the pages say how many closed since.
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.core import db, jobs
+from app.core.clock import to_db
+from app.core.errors import NotFound
+from app.core.lru import LRU
+from app.exams.models import ExamAttempt
+from app.itembank import pools
+from app.itembank.models import Item, ItemVersion
+from app.psychops import analysis, loading
+from app.psychops.analysis_models import ItemAnalysis
+
+KIND = "psychops.item_analysis"
+CLOSED = ("finished", "expired")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A stored analysis, its items parsed (treat as read-only)."""
+
+    id: int
+    track: str
+    revision_id: int | None
+    attempts: int
+    responses: int
+    last_attempt_id: int
+    computed_at: datetime
+    summary: dict
+    items: list[analysis.ItemStats]
+    by_version: dict[int, analysis.ItemStats]
+
+    @property
+    def flagged(self) -> list[analysis.ItemStats]:
+        return [s for s in self.items if s.flags]
+
+
+def parameters(session: Session, *, track: str) -> tuple[int | None, analysis.Params, frozenset]:
+    """(revision in force, version id -> (a, b, c), calibrated version ids): the parameters in
+    force, and for versions no longer in it those of the newest revision that had them."""
+    in_force = pools.active(session, track=track)
+    params: analysis.Params = {}
+    calibrated: set[int] = set()
+    ordered = pools.revisions(session, track=track)
+    if in_force is not None:
+        ordered = [in_force] + [r for r in ordered if r.id != in_force.id]
+    for revision in ordered:
+        for p in revision.items:
+            if p["id"] not in params:
+                params[p["id"]] = (float(p["a"]), float(p["b"]), float(p["c"]))
+                if p["id"] in set(revision.calibrated or ()):
+                    calibrated.add(p["id"])
+    return (None if in_force is None else in_force.id), params, frozenset(calibrated)
+
+
+def item_codes(session: Session, versions: list[int]) -> dict[int, str]:
+    rows = session.exec(
+        select(ItemVersion.id, Item.code).join(Item, Item.id == ItemVersion.item_id)
+        .where(ItemVersion.id.in_(versions))  # type: ignore[attr-defined]
+    ).all()  # fmt: skip
+    return {int(v): str(c) for v, c in rows}
+
+
+def compute(session: Session, *, track: str, now: datetime, progress=None) -> ItemAnalysis:
+    """Run the analysis of a track and store it (helper: flushes; the caller commits)."""
+    started = time.perf_counter()
+    revision_id, params, calibrated = parameters(session, track=track)
+    data = loading.load(session, track=track)
+    if progress:
+        progress(0.3, f"{len(data)} responses loaded")
+    loaded = time.perf_counter()
+    codes = item_codes(
+        session, sorted({int(v) for v in set(data.version.tolist())} | set(data.omits))
+    )
+    stats, quintiles = analysis.analyse(data, params, codes, calibrated)
+    row = ItemAnalysis(
+        track=track, revision_id=revision_id, attempts=data.attempts, responses=len(data),
+        last_attempt_id=int(data.attempt.max()) if len(data) else 0,
+        items=[s.to_dict() for s in stats], computed_at=to_db(now),
+        summary={"quintile_theta": quintiles, "thresholds": analysis.THRESHOLDS,
+                 "min_responses": analysis.MIN_RESPONSES,
+                 "load_seconds": round(loaded - started, 2),
+                 "seconds": round(time.perf_counter() - started, 2)},
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row
+
+
+def run_now(session: Session, *, track: str, now: datetime) -> int:
+    """Compute and commit an analysis now (commands, benches); its id."""
+    row = compute(session, track=track, now=now)
+    db.commit(session)
+    return int(row.id or 0)
+
+
+@jobs.handler(KIND, lease_seconds=900, max_tries=2, backoff_seconds=60)
+def analysis_job(ctx: jobs.Context) -> dict:
+    row = compute(ctx.session, track=str(ctx.payload["track"]), now=ctx.now(),
+                  progress=ctx.progress)  # fmt: skip
+    return {"analysis_id": row.id, "items": len(row.items), "responses": row.responses}
+
+
+def closed_attempts(session: Session, *, track: str) -> tuple[int, int]:
+    """(closed attempts of the track, the newest one's id)."""
+    n, last = session.exec(
+        select(func.count(), func.max(ExamAttempt.id))
+        .where(ExamAttempt.track == track, ExamAttempt.status.in_(CLOSED))  # type: ignore[attr-defined]
+    ).one()  # fmt: skip
+    return int(n), int(last or 0)
+
+
+def request(session: Session, *, track: str, now: datetime) -> tuple[bool, str]:
+    """Queue an analysis of the track's data as it is now (once per state of the data);
+    (queued now, the job's key). Commits."""
+    n, last = closed_attempts(session, track=track)
+    key = f"item_analysis:{track}:{n}:{last}"
+    queued = jobs.enqueue(session, KIND, {"track": track}, at=now, key=key)
+    db.commit(session)
+    return queued, key
+
+
+_SNAPSHOTS: LRU[tuple[str, int], Snapshot] = LRU(8)
+
+
+def latest_id(session: Session, *, track: str) -> int | None:
+    return session.exec(select(func.max(ItemAnalysis.id)).where(ItemAnalysis.track == track)).one()
+
+
+def latest(session: Session, *, track: str) -> Snapshot | None:
+    """The newest analysis of the track (None before the first run)."""
+    analysis_id = latest_id(session, track=track)
+    return None if analysis_id is None else get(session, analysis_id)
+
+
+def get(session: Session, analysis_id: int) -> Snapshot:
+    key = (db.cache_scope(session), analysis_id)
+    hit = _SNAPSHOTS.get(key)
+    if hit is not None:
+        return hit
+    row = session.get(ItemAnalysis, analysis_id)
+    if row is None:
+        raise NotFound(f"There is no item analysis {analysis_id}.")
+    items = [analysis.ItemStats.from_dict(d) for d in row.items]
+    snap = Snapshot(
+        id=analysis_id, track=row.track, revision_id=row.revision_id, attempts=row.attempts,
+        responses=row.responses, last_attempt_id=row.last_attempt_id,
+        computed_at=row.computed_at, summary=dict(row.summary), items=items,
+        by_version={s.version: s for s in items},
+    )  # fmt: skip
+    return _SNAPSHOTS.put(key, snap)
+
+
+def job_state(session: Session, key: str) -> str | None:
+    """The status of the analysis job with this key (None if there is none)."""
+    job = jobs.find(session, key)
+    return None if job is None else job.status

@@ -1,0 +1,1 @@
+"""The certification body's reports: attempts, pass rates, scores, domains, time, certificates."""

@@ -1,0 +1,1 @@
+"""Standard setting: modified-Angoff studies that recommend and approve a track's cut."""

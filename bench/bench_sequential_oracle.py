@@ -1,0 +1,165 @@
+"""The CAT against a sequential oracle, with every constraint and conditional exposure control.
+
+Issue 17's reference design. Two synthetic banks of 300 items (a ~ lognormal(0, 0.3), b ~ N(0, 1);
+a ~ lognormal(0.2, 0.25), b ~ U(-2.5, 2.5); c = 0.2), four domains weighted 0.4/0.3/0.2/0.1, enemy
+sets of 3 items over 30% of each bank; cut 0, 95% interval rule, 10-60 items. Three designs, each
+through the engine's own step (engine.select_with_trace via simulation.simulate_cat), each with its
+own Sympson-Hetter parameters derived by simulation.derive_sympson_hetter:
+
+- cat: selection at the EAP estimate; K per band of width 0.5 (r_band 0.30) and overall (0.25);
+- oracle, band cap: selection by the information between the cut and the TRUE theta
+  (simulation.oracle_score), stopping on the responses only; the same caps;
+- oracle, overall cap: the same oracle held to the overall cap only.
+
+Each response draw uses fresh candidates theta ~ N(0, 1), the same for the three designs. Printed
+per bank: accuracy, mean length, maximum exposure overall and per band of true theta of width 0.5
+holding at least 200 candidates (per draw, and over the candidates of every draw together),
+constraint violations (quotas at every length from min to the
+attempt's length, facts at most once), and the accuracy difference cat - oracle with its standard
+error over the draws.
+
+    nice -n 10 .venv/bin/python bench/bench_sequential_oracle.py \
+        [--examinees 5000] [--draws 5] [--sh-examinees 2000] [--sh-iterations 4] [--bank 0|1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from app.psychometrics import constraints, engine, simulation  # noqa: E402
+
+DOMAINS = ("D1", "D2", "D3", "D4")
+WEIGHTS = np.array([0.4, 0.3, 0.2, 0.1])
+BANKS = {
+    "a~LN(0,0.3), b~N(0,1)": dict(a_sdlog=0.3),
+    "a~LN(0.2,0.25), b~U(-2.5,2.5)": dict(a_meanlog=0.2, a_sdlog=0.25, b_halfwidth=2.5),
+}
+EDGES = tuple(np.arange(-2.0, 2.01, 0.5).round(2).tolist())  # bands of width 0.5 inside [-2, 2]
+R_MAX, R_BAND, MIN_BAND = 0.25, 0.30, 200
+
+
+def policy() -> engine.CatPolicy:
+    """The policy of every design (exposure parameters added per design)."""
+    return engine.CatPolicy(
+        min_items=10,
+        max_items=60,
+        cut_theta=0.0,
+        ci_level=0.95,
+        blueprint=dict(zip(DOMAINS, WEIGHTS.tolist(), strict=True)),
+        fact_limit=1,
+    )
+
+
+def violations(run: simulation.CatRun, pool: engine.ItemPool, pol: engine.CatPolicy) -> int:
+    """Attempts that break a constraint: a repeated fact, or domain counts outside the quotas
+    at some length from min_items to the attempt's length (vectorised over lengths)."""
+    code = np.array([DOMAINS.index(d) for d in pool.domain])
+    lo = np.array([constraints.quota(WEIGHTS, m)[0] for m in range(pol.max_items + 1)])
+    hi = np.array([constraints.quota(WEIGHTS, m)[1] for m in range(pol.max_items + 1)])
+    bad = 0
+    for items in run.items:
+        facts = [pool.fact[j] for j in items if pool.fact[j] is not None]
+        counts = np.cumsum(np.eye(len(DOMAINS), dtype=int)[code[items]], axis=0)  # (L, D)
+        m = np.arange(1, len(items) + 1)
+        keep = m >= pol.min_items
+        outside = (counts[keep] < lo[m[keep]]) | (counts[keep] > hi[m[keep]])
+        bad += bool(outside.any()) or len(set(facts)) != len(facts) or len(items) < pol.min_items
+    return bad
+
+
+def usage(run: simulation.CatRun, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """(B, N) administrations per band of true theta, and (B,) candidates per band."""
+    use = np.zeros((len(EDGES) + 1, n_items))
+    band = np.searchsorted(np.array(EDGES), run.theta_true, side="right")
+    for b, items in zip(band, run.items, strict=True):
+        use[b, items] += 1
+    return use, np.bincount(band, minlength=len(EDGES) + 1)
+
+
+def exposure(use: np.ndarray, n_b: np.ndarray) -> tuple[float, float, int]:
+    """(max exposure overall, max over bands of true theta holding >= MIN_BAND, bands counted)."""
+    held = n_b >= MIN_BAND
+    per_band = (use[held] / n_b[held, None]).max(axis=1) if held.any() else np.zeros(1)
+    return float(use.sum(axis=0).max() / n_b.sum()), float(per_band.max()), int(held.sum())
+
+
+def derive(pool, rng, args, *, bands: bool, oracle: bool) -> engine.CatPolicy:
+    control = simulation.derive_sympson_hetter(
+        policy(), pool, R_MAX, rng, args.sh_examinees, args.sh_iterations,
+        band_edges=EDGES if bands else (), r_band=R_BAND if bands else None, oracle=oracle,
+    )  # fmt: skip
+    return replace(policy(), sh_exposure=control)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--examinees", type=int, default=5000)
+    ap.add_argument("--draws", type=int, default=5)
+    ap.add_argument("--sh-examinees", type=int, default=2000)
+    ap.add_argument("--sh-iterations", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument("--bank", type=int, choices=(0, 1), default=None, help="only this bank")
+    args = ap.parse_args()
+    print(f"# {vars(args)}; bands {EDGES}, r_max {R_MAX}, r_band {R_BAND}", flush=True)
+    for b, (name, spec) in enumerate(BANKS.items()):
+        if args.bank is not None and b != args.bank:
+            continue
+        t0 = time.perf_counter()
+        bank_rng = np.random.default_rng([args.seed, b])
+        pool = simulation.generate_bank(bank_rng, 300, DOMAINS, WEIGHTS, enemy_share=0.3, **spec)
+        assert engine.pool_problems(policy(), pool) == []
+        sh_rng = np.random.default_rng([args.seed, b, 0x5E])
+        designs = {
+            "cat": (derive(pool, sh_rng, args, bands=True, oracle=False), False),
+            "oracle, band cap": (derive(pool, sh_rng, args, bands=True, oracle=True), True),
+            "oracle, overall cap": (derive(pool, sh_rng, args, bands=False, oracle=True), True),
+        }
+        print(f"## {name}: exposure parameters in {time.perf_counter() - t0:.0f} s", flush=True)
+        acc = {k: [] for k in designs}
+        pooled = {k: [0.0, 0] for k in designs}  # exposure over every draw's candidates
+        for d in range(args.draws):
+            thetas = np.random.default_rng([args.seed, b, d, 0x7E]).normal(0, 1, args.examinees)
+            for label, (pol, oracle) in designs.items():
+                run = simulation.simulate_cat(pol, pool, thetas, seed=1000 * b + d, oracle=oracle)
+                accuracy = float(np.mean(run.passed == (thetas >= 0.0)))
+                use, n_b = usage(run, len(pool.ids))
+                overall, band_max, n_bands = exposure(use, n_b)
+                pooled[label][0] += use
+                pooled[label][1] += n_b
+                acc[label].append(accuracy)
+                print(
+                    f"draw {d} | {label} | accuracy {accuracy:.4f} | mean length "
+                    f"{run.length.mean():.1f} | max exposure {overall:.3f} | band max "
+                    f"{band_max:.3f} ({n_bands} bands >= {MIN_BAND}) | violations "
+                    f"{violations(run, pool, pol)}",
+                    flush=True,
+                )
+        for label, (use, n_b) in pooled.items():
+            overall, band_max, n_bands = exposure(use, n_b)
+            print(
+                f"{name}: {label} over all {int(n_b.sum())} candidates: accuracy "
+                f"{np.mean(acc[label]):.4f} | max exposure {overall:.3f} | band max {band_max:.3f} "
+                f"({n_bands} bands >= {MIN_BAND})",
+                flush=True,
+            )
+        for ref in ("oracle, band cap", "oracle, overall cap"):
+            diff = np.array(acc["cat"]) - np.array(acc[ref])
+            se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+            print(
+                f"{name}: cat - {ref} = {100 * diff.mean():+.2f} point "
+                f"(SE {100 * se:.2f}, {len(diff)} draws)",
+                flush=True,
+            )
+        print(f"## {name}: {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Issue 15 F-09 and its limits: a sign-up tells nobody whether an address has an account;
+sign-ups and reset requests are limited per e-mail address and per client address; the
+sweep deletes old sign-in attempts, sessions and requests (app/accounts/purge.py)."""
+
+import itertools
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import func, select
+
+from app.accounts.models import LoginAttempt, MailRequest, PasswordReset, User, UserSession
+from app.cli.sweep import run_sweep
+from app.core.clock import to_db
+from app.core.models import AuditEntry, Job, OutboxMessage
+from app.main import create_app
+from tests.factories.accounts import csrf_from, make_user
+
+TABLES = (User, PasswordReset, OutboxMessage, AuditEntry, Job, MailRequest, LoginAttempt)
+
+
+def _row_counts(session) -> dict:
+    return {
+        t.__tablename__: session.exec(select(func.count()).select_from(t)).one() for t in TABLES
+    }
+
+
+def _sign_up(client, email: str, form: str):
+    data = {"email": email, "name": "Someone", "password": "a long password", "csrf_token": form}
+    return client.post("/signup", data=data)
+
+
+def test_signing_up_does_the_same_for_a_new_and_a_taken_address(client, session):
+    user = make_user(session)
+    form = csrf_from(client.get("/signup").text)
+    seen, pages = [_row_counts(session)], []
+    for email in (user.email, "newcomer@example.org"):
+        r = _sign_up(client, email, form)
+        pages.append((r.status_code, r.text.replace(form, "").replace(email, "ADDRESS")))
+        seen.append(_row_counts(session))
+    assert pages[0] == pages[1] and pages[0][0] == 200 and "Check your mail" in pages[0][1]
+    steps = [{k: b[k] - a[k] for k in a if b[k] != a[k]} for a, b in itertools.pairwise(seen)]
+    assert steps == [{"job": 1, "mail_request": 1}, {"job": 1, "mail_request": 1}]
+    assert "$argon2" not in str(session.exec(select(Job.payload)).all())  # the hash is sealed
+
+
+def _limited(r, words: str) -> None:
+    assert r.status_code == 429 and words in r.text, r.text
+    assert int(r.headers["Retry-After"]) > 0
+
+
+def test_sign_ups_and_resets_to_one_address_are_limited_whether_or_not_it_has_an_account(
+    app, client, session, clock
+):
+    user = make_user(session)
+    form = csrf_from(client.get("/signup").text)
+    words = "Too many sign-up and password-reset requests for this e-mail address"
+    for email in (user.email, "nobody@example.org"):
+        for n in range(5):  # WMI_MAIL_REQUESTS_PER_EMAIL_HOUR, sign-ups and resets together
+            if n % 2:
+                r = client.post("/password/forgot", data={"email": email, "csrf_token": form})
+            else:
+                r = _sign_up(client, email, form)
+            assert r.status_code == 200
+        _limited(_sign_up(client, email, form), words)
+        _limited(client.post("/password/forgot", data={"email": email, "csrf_token": form}), words)
+    assert _sign_up(client, "someone.else@example.org", form).status_code == 200
+    app.state.jobs.drain()
+    mails = session.exec(select(OutboxMessage.to_address)).all()
+    assert mails.count(user.email) == 3  # and at most 3 links an hour reach one account
+    clock.advance(minutes=61)
+    assert _sign_up(client, user.email, form).status_code == 200
+
+
+def test_requests_from_one_client_address_are_limited(settings, clock):
+    app = create_app(settings.model_copy(update={"mail_requests_per_client_hour": 3}), clock=clock)
+    with TestClient(app, follow_redirects=False) as client:
+        form = csrf_from(client.get("/password/forgot").text)
+        for n in range(3):
+            data = {"email": f"n{n}@example.org", "csrf_token": form}
+            assert client.post("/password/forgot", data=data).status_code == 200
+        words = "Too many sign-up and password-reset requests from your address"
+        _limited(_sign_up(client, "n9@example.org", form), words)
+        spoofed = {"X-Forwarded-For": "203.0.113.9"}  # not a trusted proxy: not believed
+        data = {"email": "n8@example.org", "csrf_token": form}
+        _limited(client.post("/password/forgot", data=data, headers=spoofed), words)
+    app.state.engine.dispose()
+
+
+def test_the_sweep_deletes_old_attempts_sessions_and_requests(app, session, settings, clock):
+    now, user = clock(), make_user(session)
+    ages = {"new": timedelta(minutes=5), "day": timedelta(hours=24, minutes=30),
+            "old": timedelta(hours=26)}  # fmt: skip
+    for name, age in ages.items():
+        session.add(LoginAttempt(email=f"{name}@example.org", ip="192.0.2.1", at=to_db(now - age)))
+        session.add(MailRequest(kind="reset", email=f"{name}@example.org", at=to_db(now - age)))
+    sessions = {  # (created, ended) ago
+        "open": (timedelta(hours=1), None),
+        "ended now": (timedelta(hours=1), timedelta(minutes=5)),
+        "ended": (timedelta(hours=3), timedelta(hours=2)),
+        "expired": (timedelta(hours=14), None),
+    }
+    for name, (created, ended) in sessions.items():
+        session.add(
+            UserSession(
+                user_id=user.id,
+                token_hash=name,
+                created_at=to_db(now - created),
+                ended_at=None if ended is None else to_db(now - ended),
+            )
+        )
+    session.commit()
+    report = run_sweep(settings, clock=clock)
+    assert report.purged == 1 + 2 + 2  # the old attempt; two requests; two sessions
+    left = session.exec(select(LoginAttempt.email)).all()
+    assert sorted(left) == ["day@example.org", "new@example.org"]  # a day + the margin
+    assert session.exec(select(MailRequest.email)).all() == ["new@example.org"]
+    assert sorted(session.exec(select(UserSession.token_hash)).all()) == ["ended now", "open"]

@@ -1,0 +1,23 @@
+"""The first-cohorts study, small: candidates through the exam service, the platform's
+calibration run and activation; items under the minimum keep their provisional parameters."""
+
+from bench import first_cohorts
+
+
+def test_two_small_cohorts_calibrate_and_activate_through_the_services(tmp_path):
+    args = first_cohorts.parse(
+        ["--draws", "1", "--cohorts", "40,40", "--items", "70", "--min-responses", "25",
+         "--sh-examinees", "20", "--sh-iterations", "1", "--check-examinees", "10",
+         "--review-examinees", "10"]
+    )  # fmt: skip
+    first, second = first_cohorts.draw(0, args, first_cohorts.settings_for(tmp_path, args))
+    assert (first["mode"], second["mode"]) == ("free", "full")
+    assert first["run_status"] == second["run_status"] == "done"
+    assert second["revision"] != first["revision"]  # the second cohort sat the calibrated one
+    assert first["kept_provisional"] > 0 and first["kept_unchanged"] is True
+    assert second["kept_unchanged"] is True
+    for row in (first, second):
+        assert 0.5 <= row["accuracy"] <= 1 and 0.5 <= row["true_cat_accuracy"] <= 1
+        assert 30 <= row["mean_length"] <= 60 and 0 < row["max_exposure"] <= 1
+    # estimates from the stored responses are nearer the truth than the authors' ratings
+    assert second["rmse_b_estimated"] < second["provisional_rmse_b_estimated"]

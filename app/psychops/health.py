@@ -98,7 +98,13 @@ class Health:
         out = []
         live, t = self.live, self.track
         target = None if live is None else live.target
-        if self.overlap is not None and target and self.overlap > target + OVERLAP_MARGIN:
+        enough = live is not None and live.attempts >= monitoring.MIN_ATTEMPTS_TO_ALERT
+        if (
+            enough
+            and self.overlap is not None
+            and target
+            and self.overlap > target + OVERLAP_MARGIN
+        ):
             out.append(f"{t}: two candidates share {self.overlap:.1%} of their items on average "
                        f"(exposure target {target:.0%}).")  # fmt: skip
         for d in self.supply:

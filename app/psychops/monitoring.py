@@ -19,6 +19,11 @@ CLOSED = ("finished", "expired")
 BANDS = (-1.0, 0.0, 1.0)  # edges of the final-theta bands the page reports (logits)
 
 
+# Live figures from fewer closed attempts are noise (two candidates may share half their items
+# by chance): the dashboard alerts on exposure and overlap only from this many on.
+MIN_ATTEMPTS_TO_ALERT = 100
+
+
 @dataclass(frozen=True)
 class Exposure:
     """Live exposure on one pool revision.

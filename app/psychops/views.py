@@ -28,7 +28,12 @@ class TrackPools:
             return (f"{self.track} has no pool revision in force: candidates get no exposure "
                     "control until one is derived (wmi pools derive).")  # fmt: skip
         live = self.live
-        if live and live.attempts >= 100 and live.target and live.max_rate > live.target + 0.02:
+        if (
+            live
+            and live.attempts >= monitoring.MIN_ATTEMPTS_TO_ALERT
+            and live.target
+            and live.max_rate > live.target + 0.02
+        ):
             return (f"{self.track}: an item was given to {live.max_rate:.1%} of the "
                     f"{live.attempts} candidates on revision {live.revision_id} (target "
                     f"{live.target:.0%}).")  # fmt: skip

@@ -77,3 +77,19 @@ def test_monitoring_page_api_and_dashboard_alerts(app, client, session, clock):
     assert alert in api["alerts"] and alert in page.text
     assert alert in client.get("/admin").text
     assert client.get("/admin/pools/XYZ/monitoring").status_code == 422
+
+
+def test_overlap_alerts_only_from_enough_closed_attempts():
+    def alerts(attempts: int) -> list[str]:
+        live = monitoring.Exposure(
+            revision_id=1, track="CAWM", attempts=attempts, rates={1: 0.9, 2: 0.9, 3: 0.1},
+            pretest_rates={}, target=0.25, by_band=(),
+        )  # fmt: skip
+        return health.Health(
+            track="CAWM", revision_id=1, cut=0.0, live=live, overlap=health.overlap(live),
+            supply=[], drift=None, analysis=None, pretest=[], min_responses=1,
+        ).alerts  # fmt: skip
+
+    few, enough = monitoring.MIN_ATTEMPTS_TO_ALERT - 1, monitoring.MIN_ATTEMPTS_TO_ALERT
+    assert alerts(few) == []  # two or three candidates sharing items by chance is noise
+    assert [a for a in alerts(enough) if "share" in a and "of their items" in a]

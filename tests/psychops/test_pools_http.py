@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 
 from app.itembank import pools
 from app.psychops import monitoring, responses
+from app.psychops import views as pool_views
 from tests.factories.accounts import csrf_from, make_user, sign_in
 from tests.factories.exams import make_admin, run_to_end, start
 
@@ -36,7 +37,7 @@ def test_pool_pages_show_the_live_exposure_of_the_stored_attempts(client, sessio
     api = client.get(f"/api/v1/admin/pools/revisions/{revision}/exposure").json()
     assert api["max_exposure"] == live.max_rate and api["attempts"] == 2
     dashboard = client.get("/admin")
-    assert "Every track has a pool revision in force" in dashboard.text
+    assert "Every track has a pool revision in force" in dashboard.text, pool_views.alerts(session)
 
 
 def test_activation_from_the_page_against_a_stale_base_is_refused(client, session, clock):

@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import AdminUser, api_csrf_protect, csrf_protect, require_admin
 from app.core.db import SessionDep
+from app.core.deps import Now, SettingsDep
 from app.core.errors import AppError
 from app.itembank import pools
 from app.psychops import calibration_review as review
@@ -34,8 +35,7 @@ Decision = Literal["accept", "keep", "retire", "promote"]
 
 
 @web.get("")
-def index(request: Request, session: SessionDep):
-    settings = request.app.state.settings
+def index(request: Request, session: SessionDep, settings: SettingsDep):
     return render(request, "psychops/calibration_runs.html",
                   {"runs": views.listing(session), "minimum": settings.calibration_min_responses,
                    "tracks": ("CAWM", "WMP", "CWA")})  # fmt: skip
@@ -45,17 +45,17 @@ def index(request: Request, session: SessionDep):
 def start_page(
     request: Request, session: SessionDep, admin: AdminUser, track: Annotated[Track, Form()],
     model: Annotated[Model, Form()], mode: Annotated[Mode, Form()],
-    min_responses: Annotated[int, Form(ge=1, le=1_000_000)],
+    min_responses: Annotated[int, Form(ge=1, le=1_000_000)], now: Now,
 ):  # fmt: skip
     run = runs.start(session, track=track, model=model, mode=mode, min_responses=min_responses,
-                     now=request.app.state.clock(), actor_id=admin.id)  # fmt: skip
+                     now=now, actor_id=admin.id)  # fmt: skip
     flash(request, f"Calibration run {run.id} is queued; this page shows its progress.")
     return redirect(f"/admin/calibration/runs/{run.id}")
 
 
 @web.get("/runs/{run_id}")
-def run_page(request: Request, session: SessionDep, run_id: RunId):
-    page = views.run_page(session, run_id, now=request.app.state.clock())
+def run_page(request: Request, session: SessionDep, run_id: RunId, now: Now):
+    page = views.run_page(session, run_id, now=now)
     return render(request, "psychops/calibration_run.html", {"p": page})
 
 
@@ -70,20 +70,20 @@ def _act(request: Request, run_id: int, fn, done: str):
 
 
 @web.post("/runs/{run_id}/cancel")
-def cancel_page(request: Request, session: SessionDep, admin: AdminUser, run_id: RunId):
-    now = request.app.state.clock()
+def cancel_page(request: Request, session: SessionDep, admin: AdminUser, run_id: RunId, now: Now):
     return _act(request, run_id, lambda: runs.cancel(session, run_id, now=now, actor_id=admin.id),
                 f"Calibration run {run_id} is cancelled; the pool is unchanged.")  # fmt: skip
 
 
 @web.post("/runs/{run_id}/decisions")
-async def decisions_page(request: Request, session: SessionDep, admin: AdminUser, run_id: RunId):
+async def decisions_page(
+    request: Request, session: SessionDep, admin: AdminUser, run_id: RunId, now: Now
+):
     form = await request.form()
     chosen = {}
     for key, value in form.items():
         if key.startswith("d-") and key[2:].isdigit() and isinstance(value, str):
             chosen[int(key[2:])] = value
-    now = request.app.state.clock()
     return await run_in_threadpool(
         _act, request, run_id,
         lambda: review.decide(session, run_id, chosen, now=now, actor_id=admin.id),
@@ -92,8 +92,7 @@ async def decisions_page(request: Request, session: SessionDep, admin: AdminUser
 
 
 @web.post("/runs/{run_id}/propose")
-def propose_page(request: Request, session: SessionDep, admin: AdminUser, run_id: RunId):
-    now = request.app.state.clock()
+def propose_page(request: Request, session: SessionDep, admin: AdminUser, run_id: RunId, now: Now):
     return _act(request, run_id, lambda: review.propose(session, run_id, now=now,
                                                         actor_id=admin.id),
                 "The proposed revision is created; its exposure control and simulation are "
@@ -101,8 +100,7 @@ def propose_page(request: Request, session: SessionDep, admin: AdminUser, run_id
 
 
 @web.post("/runs/{run_id}/activate")
-def activate_page(request: Request, session: SessionDep, admin: AdminUser, run_id: RunId):
-    now = request.app.state.clock()
+def activate_page(request: Request, session: SessionDep, admin: AdminUser, run_id: RunId, now: Now):
     return _act(request, run_id, lambda: review.activate(session, run_id, now=now,
                                                          actor_id=admin.id),
                 "The calibrated revision is now in force; attempts already started keep "
@@ -121,10 +119,12 @@ class Decisions(BaseModel):
 
 
 @api.post("/runs", status_code=202)
-def start_api(request: Request, session: SessionDep, admin: AdminUser, body: StartRun) -> dict:
-    minimum = body.min_responses or request.app.state.settings.calibration_min_responses
+def start_api(
+    session: SessionDep, admin: AdminUser, body: StartRun, now: Now, settings: SettingsDep
+) -> dict:
+    minimum = body.min_responses or settings.calibration_min_responses
     run = runs.start(session, track=body.track, model=body.model, mode=body.mode,
-                     min_responses=minimum, now=request.app.state.clock(),
+                     min_responses=minimum, now=now,
                      actor_id=admin.id)  # fmt: skip
     return views.run_json(session, run.id)
 
@@ -135,16 +135,15 @@ def run_api(session: SessionDep, run_id: RunId) -> dict:
 
 
 @api.post("/runs/{run_id}/cancel")
-def cancel_api(request: Request, session: SessionDep, admin: AdminUser, run_id: RunId) -> dict:
-    runs.cancel(session, run_id, now=request.app.state.clock(), actor_id=admin.id)
+def cancel_api(session: SessionDep, admin: AdminUser, run_id: RunId, now: Now) -> dict:
+    runs.cancel(session, run_id, now=now, actor_id=admin.id)
     return views.run_json(session, run_id)
 
 
 @api.post("/runs/{run_id}/propose")
 def propose_api(
-    request: Request, session: SessionDep, admin: AdminUser, run_id: RunId, body: Decisions
+    session: SessionDep, admin: AdminUser, run_id: RunId, body: Decisions, now: Now
 ) -> dict:
-    now = request.app.state.clock()
     if body.decisions:
         review.decide(session, run_id, dict(body.decisions), now=now, actor_id=admin.id)
     review.propose(session, run_id, now=now, actor_id=admin.id)
@@ -152,8 +151,8 @@ def propose_api(
 
 
 @api.post("/runs/{run_id}/activate")
-def activate_api(request: Request, session: SessionDep, admin: AdminUser, run_id: RunId) -> dict:
-    review.activate(session, run_id, now=request.app.state.clock(), actor_id=admin.id)
+def activate_api(session: SessionDep, admin: AdminUser, run_id: RunId, now: Now) -> dict:
+    review.activate(session, run_id, now=now, actor_id=admin.id)
     out = views.run_json(session, run_id)
     out["in_force"] = pools.active_id(session, track=out["track"])
     return out

@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
 
     app.state.identify = identify
     app.state.ports = wiring.ports(settings, clock, app.state.jobs)  # what exams needs
+    app.state.item_flags = wiring.item_flags()  # what the workbench's list needs from psychops
 
     app.add_middleware(
         SessionMiddleware,

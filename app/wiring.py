@@ -1,5 +1,6 @@
 """What create_app and the commands (`wmi sweep`, `wmi jobs run`) build alike from the settings,
-the clock and an engine: the job runner and the ports exams calls (app.exams.ports).
+the clock and an engine: the job runner, the ports exams calls (app.exams.ports) and the item
+analysis flags the workbench's list filters on (app.itembank.flags).
 
 Job kinds are registered by importing the module that declares them (`@jobs.handler`): import
 each such module here, so that the server's runner threads and the commands' runners know the
@@ -20,7 +21,9 @@ from app.credentials.ports import exam_ports  # also registers the exam.passed j
 from app.exams import exposure as _exposure  # noqa: F401  (registers exams.derive_exposure)
 from app.exams import notices as _exam_notices  # noqa: F401  (registers exams.result_mail)
 from app.exams.ports import Ports
-from app.psychops import snapshots as _snapshots  # noqa: F401  (registers the item analysis)
+from app.itembank.flags import ItemFlags
+from app.psychops import analysis
+from app.psychops import snapshots as _snapshots  # also registers the item analysis
 
 
 def job_runner(engine: Engine, settings: Settings, clock: Clock) -> jobs.Runner:
@@ -34,3 +37,8 @@ def ports(settings: Settings, clock: Clock, runner: jobs.Runner) -> Ports:
     """What exams needs from credentials: whether a user is certified, what a pass does (run
     its exam.passed job on runner)."""
     return exam_ports(settings, clock, runner)
+
+
+def item_flags() -> ItemFlags:
+    """What the workbench's list needs from psychops: the item analysis's flags per item."""
+    return ItemFlags(tuple(analysis.FLAGS), _snapshots.item_flags)

@@ -27,6 +27,7 @@ from app.core import audit, db
 from app.core.clock import to_db
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.itembank import authoring_checks as checking
+from app.itembank import authoring_pool as pool_rules
 from app.itembank import lookup, pools, service
 from app.itembank.authoring_checks import Draft, FieldFinding
 from app.itembank.models import (
@@ -134,7 +135,14 @@ def findings(
     )
     if parsed is None:
         return problems
-    return checking.rule_findings(session, parsed, pool=draft.pool, ctx=ctx, item_id=item.id)
+    return _rule_findings(session, parsed, pool=draft.pool, ctx=ctx, item_id=item.id)
+
+
+def _rule_findings(session, parsed, *, pool: str, ctx, item_id) -> list[FieldFinding]:
+    """The item's own rules, then the pool-wide ones that concern it (authoring_pool)."""
+    return checking.rule_findings(
+        session, parsed, pool=pool, ctx=ctx, item_id=item_id
+    ) + pool_rules.pool_findings(session, parsed, pool=pool, ctx=ctx, item_id=item_id)
 
 
 def _validated(session, draft: Draft, *, code: str, version: int, roots: Roots, item_id=None):
@@ -142,9 +150,7 @@ def _validated(session, draft: Draft, *, code: str, version: int, roots: Roots, 
     parsed, problems = checking.schema_findings(draft, code=code, version=version, facts=ctx.facts)
     if parsed is None:
         raise InvalidItem("The item is not valid: see the findings beside the fields.", problems)
-    return parsed, checking.rule_findings(
-        session, parsed, pool=draft.pool, ctx=ctx, item_id=item_id
-    )
+    return parsed, _rule_findings(session, parsed, pool=draft.pool, ctx=ctx, item_id=item_id)
 
 
 def _next_code(session: Session, track: str, domain: str) -> str:

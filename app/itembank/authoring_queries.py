@@ -9,6 +9,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.itembank import flags
 from app.itembank.authoring import get
 from app.itembank.models import Item, ItemComment, ItemTransition, ItemVersion
 
@@ -29,6 +30,7 @@ class Filters(BaseModel):
     type: str = Field(default="", max_length=10)
     fact: str = Field(default="", max_length=48)
     owner: str = Field(default="", max_length=10)
+    flag: str = Field(default="", max_length=40)  # an item-analysis flag, or "any" (flags.py)
     page: int = Field(default=1, ge=1, le=100_000)
 
 
@@ -40,9 +42,17 @@ class Page:
     pages: int
 
 
-def search(session: Session, filters: Filters, per_page: int = PER_PAGE) -> Page:
-    """Items whose current version matches every filter given, by code; one page of them."""
+def search(
+    session: Session,
+    filters: Filters,
+    per_page: int = PER_PAGE,
+    flagged: dict[str, tuple[str, ...]] | None = None,
+) -> Page:
+    """Items whose current version matches every filter given, by code; one page of them.
+    flagged: the item-analysis flags by item code (flags.ItemFlags), which `flag` filters on."""
     query = select(Item, ItemVersion).join(ItemVersion, ItemVersion.id == Item.current_version_id)
+    if filters.flag:
+        query = query.where(Item.code.in_(flags.matching(flagged or {}, filters.flag)))  # type: ignore[attr-defined]
     for name in ("track", "pool", "domain", "module", "status", "owner"):
         value = getattr(filters, name)
         if value:

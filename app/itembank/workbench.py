@@ -11,6 +11,7 @@ from app.core.deps import Now, SettingsDep
 from app.core.errors import AppError
 from app.itembank import authoring, authoring_checks
 from app.itembank import authoring_queries as queries
+from app.itembank import flags as item_flags
 from app.itembank.authoring_checks import Draft, FieldFinding
 from app.itembank.files import LETTERS
 from app.web.templating import flash, redirect, render, validate_form
@@ -122,7 +123,9 @@ def item_list(request: Request, session: SessionDep):
     filters, errors = validate_form(queries.Filters, dict(request.query_params))
     if filters is None:
         filters = queries.Filters()
-    page = queries.search(session, filters)  # type: ignore[arg-type]
+    port = item_flags.from_request(request)
+    flagged = port.of_items(session, filters.track.upper() or None)  # type: ignore[union-attr]
+    page = queries.search(session, filters, flagged=flagged)  # type: ignore[arg-type]
     query = {k: v for k, v in filters.model_dump().items() if v and k != "page"}
     return render(
         request,
@@ -131,6 +134,8 @@ def item_list(request: Request, session: SessionDep):
             "page": page,
             "filters": filters,
             "facets": queries.facets(session),
+            "flag_names": port.names,
+            "flagged": flagged,
             "query": query,
             "errors": errors,
         },
@@ -173,8 +178,7 @@ def create_item(
             status=exc.status_code,
             message=exc.message,
         )
-    flash(request, f"{item.code} saved as a draft (version 1).", "success")
-    return redirect(f"/workbench/items/{item.code}")
+    return _saved(request, session, bank, item.code, f"{item.code} saved as a draft (version 1).")
 
 
 @web.get("/items/{code}")
@@ -266,8 +270,27 @@ def save_item(
             status=exc.status_code,
             message=exc.message,
         )
-    flash(request, f"Saved as version {saved.version}." if made else "Nothing changed.", "success")
-    return redirect(f"/workbench/items/{item.code}")
+    return _saved(
+        request, session, bank, item.code,
+        f"Saved as version {saved.version}." if made else "Nothing changed.",
+    )  # fmt: skip
+
+
+def _saved(request: Request, session, bank, code: str, said: str):
+    """After a save: the item's page, or the form again when the checks found something, so
+    that each finding shows beside its field."""
+    item, version = authoring.get(session, code)
+    found = authoring.findings(session, item, version, bank)
+    if not found:
+        flash(request, said, "success")
+        return redirect(f"/workbench/items/{code}")
+    blocking = sum(f.blocking for f in found)
+    flash(
+        request,
+        f"{said} The checks found {len(found)} thing(s) to look at ({blocking} blocking review): "
+        "each is shown beside its field.",
+    )
+    return redirect(f"/workbench/items/{code}/edit")
 
 
 @web.post("/items/{code}/transition")

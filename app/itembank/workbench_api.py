@@ -3,13 +3,13 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.deps import AuthorUser, api_csrf_protect, require_author
 from app.core.db import SessionDep
 from app.core.deps import Now
-from app.itembank import authoring
+from app.itembank import authoring, flags
 from app.itembank import authoring_queries as queries
 from app.itembank.authoring_checks import Draft
 from app.itembank.workbench import BankRoots
@@ -47,6 +47,9 @@ class ItemSummary(BaseModel):
     level: str
     fact: str | None
     stem: str
+    flags: list[str] = Field(
+        default_factory=list, description="The newest item analysis's flags of the item."
+    )
 
 
 class ItemOut(ItemSummary):
@@ -118,8 +121,9 @@ class HistoryOut(BaseModel):
     events: list[EventOut]
 
 
-def _summary(item, v) -> ItemSummary:
+def _summary(item, v, flagged: tuple[str, ...] = ()) -> ItemSummary:
     return ItemSummary(
+        flags=list(flagged),
         code=item.code,
         track=item.track,
         pool=item.pool,
@@ -157,11 +161,13 @@ def _out(session, code: str, bank: authoring.Roots) -> ItemOut:
 
 
 @api.get("/items", response_model=ItemPage)
-def list_items(session: SessionDep, filters: Annotated[queries.Filters, Query()]):
-    """Items by code, filtered (q searches codes and stems), 25 a page."""
-    page = queries.search(session, filters)
+def list_items(request: Request, session: SessionDep, filters: Annotated[queries.Filters, Query()]):
+    """Items by code, filtered (q searches codes and stems; `flag` is a flag of the newest item
+    analysis, such as `weak discrimination`, or `any`), 25 a page."""
+    flagged = flags.from_request(request).of_items(session, filters.track.upper() or None)
+    page = queries.search(session, filters, flagged=flagged)
     return ItemPage(
-        items=[_summary(i, v) for i, v in page.rows],
+        items=[_summary(i, v, flagged.get(i.code, ())) for i, v in page.rows],
         total=page.total,
         page=page.page,
         pages=page.pages,

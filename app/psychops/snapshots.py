@@ -168,3 +168,19 @@ def job_state(session: Session, key: str) -> str | None:
     """The status of the analysis job with this key (None if there is none)."""
     job = jobs.find(session, key)
     return None if job is None else job.status
+
+
+def item_flags(session: Session, track: str | None) -> dict[str, tuple[str, ...]]:
+    """The flags of each flagged item in the newest analysis of its track (of every track when
+    `track` is None), by item code: those of the item's newest analysed version (the
+    workbench's list filter, app.itembank.flags)."""
+    tracks = [track] if track else session.exec(select(ItemAnalysis.track).distinct()).all()
+    out: dict[str, tuple[str, ...]] = {}
+    for t in tracks:
+        snap = latest(session, track=t)
+        newest: dict[str, analysis.ItemStats] = {}
+        for s in snap.items if snap else ():
+            if s.item not in newest or s.version > newest[s.item].version:
+                newest[s.item] = s
+        out.update({code: s.flags for code, s in newest.items() if s.flags})
+    return out

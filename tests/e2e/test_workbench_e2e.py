@@ -186,3 +186,40 @@ def _check_records(server, code) -> None:
         ).one()
         assert any(p["id"] == item.current_version_id and p["pretest"] for p in revision.items)
     engine.dispose()
+
+
+def test_the_qti_pages_pass_axe_and_round_trip_a_package(browser, server, tmp_path):
+    """The QTI exchange page, its export download, an import's report and a refused import:
+    each page as a person sees it, checked by axe-core."""
+    base = server["base"]
+    emails, _, _ = _people_and_template(server)
+    ctx, author = _signed_in(browser, base, emails["author"])
+    try:
+        author.goto(base + "/workbench")
+        author.get_by_role("link", name="QTI exchange").click()
+        assert author.get_by_role("heading", name="QTI exchange", level=1).is_visible()
+        axe_check(author, "the QTI exchange page")
+        author.get_by_label("Track", exact=True).first.select_option("CAWM")
+        author.get_by_label("Pool", exact=True).first.select_option("pretest")
+        with author.expect_download() as download:
+            author.get_by_role("button", name="Download the package").click()
+        package = tmp_path / download.value.suggested_filename
+        download.value.save_as(package)
+        assert package.name == "wmi-CAWM-pretest-qti.zip" and package.stat().st_size > 1000
+
+        author.get_by_label("Package (.zip)").set_input_files(str(package))
+        author.get_by_role("button", name="Import").click()
+        assert author.get_by_role("heading", name=f"Import of {package.name}").is_visible()
+        status = author.get_by_role("status").filter(has_text="already in the bank")
+        assert status.inner_text().startswith("0 imported as drafts")  # the bank's own items
+        axe_check(author, "an import's report")
+
+        broken = tmp_path / "broken.zip"
+        broken.write_bytes(b"this is not a zip archive")
+        author.get_by_label("Package (.zip)").set_input_files(str(broken))
+        author.get_by_role("button", name="Import").click()
+        refused = author.get_by_role("alert").filter(has_text="nothing was imported")
+        assert refused.is_visible()
+        axe_check(author, "a refused import")
+    finally:
+        ctx.close()

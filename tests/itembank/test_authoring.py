@@ -6,15 +6,12 @@ import shutil
 import pytest
 from sqlmodel import func, select
 
-from app.accounts.models import Role
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.models import AuditEntry
 from app.itembank import authoring, pools, practice, service
 from app.itembank import authoring_queries as queries
 from app.itembank.authoring_checks import Draft
 from app.itembank.models import Item, ItemTransition, ItemVersion, PoolRevision, PracticeResponse
-from tests.factories.accounts import make_user
-from tests.factories.exams import make_admin
 
 OTHER_STEM = "Before a launch, a coordinator writes down who decides each open question; why?"
 STEM = "A team lead keeps a quarterly register of recurring handovers; which habit does it show?"
@@ -40,16 +37,6 @@ def draft_like(session, stem=STEM, **changes) -> Draft:
     item, version = template(session)
     draft = authoring.draft_of(item, version)
     return draft.model_copy(update={"stem": stem, **changes})
-
-
-@pytest.fixture
-def people(session):
-    return {
-        "author": make_user(session, role=Role.author.value, name="Alice Author"),
-        "reviewer": make_user(session, role=Role.author.value, name="Rob Reviewer"),
-        "admin": make_admin(session, name="Ada Admin"),
-        "learner": make_user(session),
-    }
 
 
 def _new(session, settings, clock, people, **changes) -> Item:

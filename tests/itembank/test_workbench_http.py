@@ -3,12 +3,13 @@
 import re
 
 import pytest
+from markupsafe import escape
 
 from app.accounts.models import Role
 from app.itembank import authoring
 from tests.factories.accounts import csrf, make_token, make_user, sign_in
 from tests.factories.exams import make_admin
-from tests.itembank.test_authoring import STEM, draft_like
+from tests.itembank.test_authoring import STEM, draft_like, template
 
 
 def bearer(token: str) -> dict:
@@ -165,3 +166,27 @@ def test_the_pages_write_check_preview_and_move_an_item(client, session):
     )
     assert reject.status_code == 422 and "comment is required" in reject.text
     assert authoring.get(session, code)[0].status == "review"
+
+
+@pytest.mark.parametrize(
+    ("item_type", "control"),
+    [("multiple", 'type="checkbox" id="answer-E"'), ("ordering", 'id="rank_D"')],
+)
+def test_the_form_writes_and_previews_every_item_type(client, session, item_type, control):
+    """Multiple response (five options, two or three keys) and ordering (every letter in order)
+    through the same form as single items; the preview is the exam page's control for each."""
+    sign_in(client, make_user(session, role=Role.author.value))
+    item, version = template(session, item_type=item_type)
+    draft = authoring.draft_of(item, version).model_copy(
+        update={"stem": f"{version.stem} (rewritten for the workbench test)"}
+    )
+    made = client.post("/workbench/new", data=_form(draft, csrf_token=csrf(client)))
+    assert made.status_code == 303, made.text
+    code = made.headers["location"].split("/")[3]
+    saved_item, saved = authoring.get(session, code)
+    assert (saved.type, saved.key, saved.options) == (version.type, version.key, version.options)
+    preview = client.get(f"/workbench/items/{code}/preview").text
+    assert control in preview and str(escape(version.options[-1]["text"])) in preview
+    edit = client.get(f"/workbench/items/{code}/edit").text
+    assert f'value="{", ".join(version.key)}"' in edit  # the key as the form shows it
+    assert saved_item.status == "draft"

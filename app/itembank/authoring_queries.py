@@ -42,13 +42,8 @@ class Page:
     pages: int
 
 
-def search(
-    session: Session,
-    filters: Filters,
-    per_page: int = PER_PAGE,
-    flagged: dict[str, tuple[str, ...]] | None = None,
-) -> Page:
-    """Items whose current version matches every filter given, by code; one page of them.
+def filtered(filters: Filters, flagged: dict[str, tuple[str, ...]] | None = None):
+    """The query of the items whose current version matches every filter given.
     flagged: the item-analysis flags by item code (flags.ItemFlags), which `flag` filters on."""
     query = select(Item, ItemVersion).join(ItemVersion, ItemVersion.id == Item.current_version_id)
     if filters.flag:
@@ -68,6 +63,24 @@ def search(
         query = query.where(
             or_(func.lower(Item.code).like(pattern), func.lower(ItemVersion.stem).like(pattern))
         )
+    return query
+
+
+def matching(
+    session: Session, filters: Filters, flagged: dict[str, tuple[str, ...]] | None = None
+) -> list[tuple[Item, ItemVersion]]:
+    """Every item the filters match (all pages), by code: what a filtered export holds."""
+    return list(session.exec(filtered(filters, flagged).order_by(Item.code)).all())
+
+
+def search(
+    session: Session,
+    filters: Filters,
+    per_page: int = PER_PAGE,
+    flagged: dict[str, tuple[str, ...]] | None = None,
+) -> Page:
+    """One page of the items `filtered` finds, by code."""
+    query = filtered(filters, flagged)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     pages = max(1, -(-total // per_page))
     page = min(filters.page, pages)

@@ -74,9 +74,14 @@ def selected(session: Session, filters: Filters) -> list[tuple[Item, ItemVersion
 def export_package(session: Session, filters: Filters) -> tuple[bytes, int]:
     """The QTI 3.0 content package of the filtered items, and how many it holds."""
     rows = selected(session, filters.check())
+    return package_of(rows, filters.track), len(rows)
+
+
+def package_of(rows: list[tuple[Item, ItemVersion]], label: str) -> bytes:
+    """The QTI 3.0 content package of these items (their current versions), in this order."""
     entries = [(bank_export.item_entry(i, v), i.pool) for i, v in rows]
     digest = hashlib.sha256(" ".join(e["id"] for e, _ in entries).encode()).hexdigest()
-    return qti_write.package(entries, f"wmi-{filters.track}-{digest[:16]}"), len(entries)
+    return qti_write.package(entries, f"wmi-{label}-{digest[:16]}")
 
 
 @dataclass(frozen=True)

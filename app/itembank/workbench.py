@@ -3,13 +3,14 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from app.accounts.deps import AuthorUser, csrf_protect, require_author
 from app.core.db import SessionDep
 from app.core.deps import Now, SettingsDep
 from app.core.errors import AppError
-from app.itembank import authoring, authoring_checks
+from app.itembank import authoring, authoring_checks, qti
 from app.itembank import authoring_queries as queries
 from app.itembank import flags as item_flags
 from app.itembank.authoring_checks import Draft, FieldFinding
@@ -118,14 +119,20 @@ def _validated_form(form: FormData) -> tuple[Draft | None, dict, list[FieldFindi
     return draft, fields, found  # type: ignore[return-value]
 
 
-@web.get("")
-def item_list(request: Request, session: SessionDep):
+def _filters(request: Request, session) -> tuple[queries.Filters, dict, dict, item_flags.ItemFlags]:
+    """The list's filters from the query (invalid ones ignored), their errors, the flags."""
     filters, errors = validate_form(queries.Filters, dict(request.query_params))
     if filters is None:
         filters = queries.Filters()
     port = item_flags.from_request(request)
     flagged = port.of_items(session, filters.track.upper() or None)  # type: ignore[union-attr]
-    page = queries.search(session, filters, flagged=flagged)  # type: ignore[arg-type]
+    return filters, errors, flagged, port  # type: ignore[return-value]
+
+
+@web.get("")
+def item_list(request: Request, session: SessionDep):
+    filters, errors, flagged, port = _filters(request, session)
+    page = queries.search(session, filters, flagged=flagged)
     query = {k: v for k, v in filters.model_dump().items() if v and k != "page"}
     return render(
         request,
@@ -139,6 +146,21 @@ def item_list(request: Request, session: SessionDep):
             "query": query,
             "errors": errors,
         },
+    )
+
+
+@web.get("/export")
+def export_list(request: Request, session: SessionDep):
+    """Every item the list's filters match (all pages) as a QTI 3.0 content package."""
+    filters, _, flagged, _ = _filters(request, session)
+    return qti_zip(qti.package_of(queries.matching(session, filters, flagged), "workbench"))
+
+
+def qti_zip(data: bytes) -> Response:
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="wmi-workbench-qti.zip"'},
     )
 
 

@@ -4,15 +4,17 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.deps import AuthorUser, api_csrf_protect, require_author
 from app.core.db import SessionDep
 from app.core.deps import Now
-from app.itembank import authoring, flags
+from app.itembank import authoring, flags, qti
 from app.itembank import authoring_queries as queries
 from app.itembank.authoring_checks import Draft
-from app.itembank.workbench import BankRoots
+from app.itembank.qti_router import ZIP
+from app.itembank.workbench import BankRoots, qti_zip
 
 api = APIRouter(
     prefix="/api/v1/workbench",
@@ -172,6 +174,16 @@ def list_items(request: Request, session: SessionDep, filters: Annotated[queries
         page=page.page,
         pages=page.pages,
     )
+
+
+@api.get("/export", response_class=Response, responses=ZIP)
+def export_items(
+    request: Request, session: SessionDep, filters: Annotated[queries.Filters, Query()]
+) -> Response:
+    """Every item the list's filters match (all pages, `page` ignored) as a QTI 3.0 content
+    package: any filtered set, not only a track's pool (docs/QTI.md)."""
+    flagged = flags.from_request(request).of_items(session, filters.track.upper() or None)
+    return qti_zip(qti.package_of(queries.matching(session, filters, flagged), "workbench"))
 
 
 @api.get("/items/{code}", response_model=ItemOut)

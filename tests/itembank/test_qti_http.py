@@ -3,6 +3,10 @@
 import io
 import zipfile
 
+from sqlmodel import select
+
+from app.itembank import qti
+from app.itembank.models import Item, ItemVersion
 from tests.factories.accounts import csrf, make_token, make_user, sign_in
 from tests.itembank.qti_helpers import item_count, members, zip_of
 from tests.itembank.test_qti_import import choice21, manifest
@@ -118,3 +122,36 @@ def test_an_author_sees_the_page_and_a_learner_does_not(client, session):
     client.cookies.clear()
     sign_in(client, make_user(session, role="learner"))
     assert client.get("/items/qti").status_code == 403
+
+
+def test_any_filtered_set_of_the_workbench_exports_and_comes_back_unchanged(
+    client, session, settings, clock
+):
+    """The workbench list's filters (here level and type across every track and pool, which the
+    track-bound export cannot say) select exactly the package's items, every page of them."""
+    wanted = set(
+        session.exec(
+            select(Item.code).join(ItemVersion, ItemVersion.id == Item.current_version_id)
+            .where(ItemVersion.level == "recall", ItemVersion.type == "multiple")
+        ).all()
+    )  # fmt: skip
+    assert len(wanted) > 25  # more than one page of the list
+    r = client.get("/api/v1/workbench/export", params={"level": "recall", "type": "multiple"},
+                   headers=_auth(session))  # fmt: skip
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    items = {n.removeprefix("items/").removesuffix(".xml") for n in members(r.content)}
+    assert items - {"imsmanifest"} == wanted
+
+    sign_in(client, make_user(session, role="author"))
+    page = client.get("/workbench", params={"level": "recall", "type": "multiple"}).text
+    assert f"Download these {len(wanted)} items as a QTI 3.0 package" in page
+    download = client.get("/workbench/export", params={"level": "recall", "type": "multiple"})
+    assert download.status_code == 200 and members(download.content) == members(r.content)
+
+    report = qti.import_package(
+        session=session, data=r.content, name="workbench.zip", facts=None,
+        defaults=qti.Defaults(), max_bytes=settings.qti_max_bytes, now=clock(),
+    )  # fmt: skip
+    assert report.refused is None and report.count("unchanged") == len(wanted)
+    assert client.get("/api/v1/workbench/export", params={"level": "x" * 13},
+                      headers=_auth(session)).status_code == 422  # fmt: skip

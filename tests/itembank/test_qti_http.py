@@ -132,20 +132,20 @@ def test_any_filtered_set_of_the_workbench_exports_and_comes_back_unchanged(
     wanted = set(
         session.exec(
             select(Item.code).join(ItemVersion, ItemVersion.id == Item.current_version_id)
-            .where(ItemVersion.level == "recall", ItemVersion.type == "multiple")
+            .where(ItemVersion.level == "understand", ItemVersion.type == "multiple")
         ).all()
     )  # fmt: skip
     assert len(wanted) > 25  # more than one page of the list
-    r = client.get("/api/v1/workbench/export", params={"level": "recall", "type": "multiple"},
-                   headers=_auth(session))  # fmt: skip
+    params = {"level": "understand", "type": "multiple"}
+    r = client.get("/api/v1/workbench/export", params=params, headers=_auth(session))
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     items = {n.removeprefix("items/").removesuffix(".xml") for n in members(r.content)}
     assert items - {"imsmanifest"} == wanted
 
     sign_in(client, make_user(session, role="author"))
-    page = client.get("/workbench", params={"level": "recall", "type": "multiple"}).text
+    page = client.get("/workbench", params=params).text
     assert f"Download these {len(wanted)} items as a QTI 3.0 package" in page
-    download = client.get("/workbench/export", params={"level": "recall", "type": "multiple"})
+    download = client.get("/workbench/export", params=params)
     assert download.status_code == 200 and members(download.content) == members(r.content)
 
     report = qti.import_package(

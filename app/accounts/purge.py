@@ -1,15 +1,17 @@
 """Old rows the account tables no longer need, deleted by every sweep (app/cli/sweep.py):
 sign-in attempts older than anything the throttle reads back, sessions that ended or
-expired, and sign-up and reset requests older than their limit's hour. Each with a margin
-of an hour, so a clock a little off never deletes a row still counted."""
+expired, sign-up and reset requests older than their limit's hour, and sign-ups never
+confirmed (accounts whose every confirmation link has expired, if nothing else refers to
+them). Each with a margin of an hour, so a clock a little off never deletes a row still counted."""
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_
-from sqlmodel import Session
+from sqlalchemy import delete, false, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
 
 from app.accounts import mail_limits, throttle
-from app.accounts.models import LoginAttempt, MailRequest, UserSession
+from app.accounts.models import LoginAttempt, MailRequest, PasswordReset, User, UserSession
 from app.core import db
 from app.core.clock import to_db
 from app.core.config import Settings
@@ -42,7 +44,36 @@ def purge(session: Session, settings: Settings, *, now: datetime) -> dict[str, i
     )
     db.commit(session)
     return {
+        "user_account": _abandoned_sign_ups(session, settings, now),
         "login_attempt": attempts.rowcount,
         "user_session": sessions.rowcount,
         "mail_request": requests.rowcount,
     }
+
+
+def _abandoned_sign_ups(session: Session, settings: Settings, now: datetime) -> int:
+    """Delete the accounts of sign-ups never confirmed: made more than the link's lifetime ago,
+    with no link still valid (a new sign-up for the address mails a new one). One by one, each
+    with its links: an account something else refers to (an administrator acted on it) is kept.
+    Commits."""
+    ttl = timedelta(seconds=settings.signup_confirm_ttl_seconds)
+    live_link = (
+        select(PasswordReset.id)
+        .where(PasswordReset.user_id == User.id, PasswordReset.expires_at > to_db(now - MARGIN))
+        .exists()
+    )
+    ids = session.exec(
+        select(User.id).where(
+            User.confirmed == false(), User.created_at < to_db(now - ttl - MARGIN), ~live_link
+        )
+    ).all()
+    deleted = 0
+    for user_id in ids:
+        try:
+            session.execute(delete(PasswordReset).where(PasswordReset.user_id == user_id))
+            session.execute(delete(User).where(User.id == user_id, User.confirmed == false()))
+            db.commit(session)
+            deleted += 1
+        except IntegrityError:
+            session.rollback()
+    return deleted

@@ -3,12 +3,22 @@ sign-ups and reset requests are limited per e-mail address and per client addres
 sweep deletes old sign-in attempts, sessions and requests (app/accounts/purge.py)."""
 
 import itertools
+import threading
 from datetime import timedelta
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
-from app.accounts.models import LoginAttempt, MailRequest, PasswordReset, User, UserSession
+from app.accounts.models import (
+    ApiToken,
+    LoginAttempt,
+    MailRequest,
+    PasswordReset,
+    User,
+    UserSession,
+)
+from app.accounts.registration import SIGNUP_MAIL
 from app.cli.sweep import run_sweep
 from app.core.clock import to_db
 from app.core.models import AuditEntry, Job, OutboxMessage
@@ -115,3 +125,62 @@ def test_the_sweep_deletes_old_attempts_sessions_and_requests(app, session, sett
     assert sorted(left) == ["day@example.org", "new@example.org"]  # a day + the margin
     assert session.exec(select(MailRequest.email)).all() == ["new@example.org"]
     assert sorted(session.exec(select(UserSession.token_hash)).all()) == ["ended now", "open"]
+
+
+def test_simultaneous_sign_ups_to_one_address_admit_at_most_the_limit(live, session):
+    """Counted atomically (as the sign-in throttle): of 30 simultaneous sign-ups for one
+    address, at most WMI_MAIL_REQUESTS_PER_EMAIL_HOUR (5) are admitted; refusals leave no row."""
+    app, base = live
+    with httpx.Client(base_url=base) as first:
+        form = csrf_from(first.get("/signup").text)
+        cookies = dict(first.cookies)
+    requests, statuses = 30, []
+    barrier = threading.Barrier(requests)
+
+    def ask(_: int) -> None:
+        with httpx.Client(base_url=base, cookies=cookies, timeout=120) as http:
+            barrier.wait()
+            statuses.append(_sign_up(http, "contested@example.org", form).status_code)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(requests)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    assert len(statuses) == requests and set(statuses) <= {200, 429}
+    admitted = statuses.count(200)
+    assert 1 <= admitted <= 5, admitted
+    rows = session.exec(select(MailRequest).where(MailRequest.email == "contested@example.org"))
+    assert len(rows.all()) == admitted
+    jobs = session.exec(select(Job).where(Job.kind == SIGNUP_MAIL)).all()
+    assert len(jobs) == admitted
+
+
+def test_the_sweep_deletes_sign_ups_never_confirmed(app, client, session, settings, clock):
+    form = csrf_from(client.get("/signup").text)
+    for email in ("abandoned@example.org", "late@example.org", "kept@example.org"):
+        assert _sign_up(client, email, form).status_code == 200
+    app.state.jobs.drain()
+    ttl = timedelta(seconds=settings.signup_confirm_ttl_seconds)
+    clock.advance(seconds=ttl.total_seconds() - 60)
+    assert _sign_up(client, "late@example.org", form).status_code == 200  # a new link
+    app.state.jobs.drain()
+    kept = session.exec(select(User).where(User.email == "kept@example.org")).one()
+    token = ApiToken(
+        user_id=kept.id, name="t", token_hash="x", prefix="p", created_at=to_db(clock())
+    )
+    session.add(token)
+    session.commit()  # something refers to it: never deleted with it
+    clock.advance(hours=2)
+    report = run_sweep(settings, clock=clock)
+    assert report.purged >= 1
+    session.expire_all()
+    left = set(session.exec(select(User.email).where(User.confirmed == False)).all())  # noqa: E712
+    assert left == {"late@example.org", "kept@example.org"}
+    gone = session.exec(select(User).where(User.email == "abandoned@example.org")).first()
+    assert gone is None and client.get("/signin").status_code == 200
+    clock.advance(seconds=ttl.total_seconds())
+    run_sweep(settings, clock=clock)
+    session.expire_all()
+    left = set(session.exec(select(User.email).where(User.confirmed == False)).all())  # noqa: E712
+    assert left == {"kept@example.org"}

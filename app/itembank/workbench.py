@@ -95,7 +95,9 @@ def _form_values(draft: Draft | dict) -> dict:
     return values
 
 
-def _editor(request, *, values, findings, item=None, version=None, status=200, message=""):
+def _editor(
+    request, *, values, findings, item=None, version=None, status=200, message="", enemies=()
+):  # fmt: skip
     return render(
         request,
         "itembank/workbench/edit.html",
@@ -107,6 +109,7 @@ def _editor(request, *, values, findings, item=None, version=None, status=200, m
             "letters": LETTERS[:SLOTS],
             "message": message,
             "all_findings": findings,
+            "enemies": enemies,
         },
         status,
     )
@@ -240,6 +243,7 @@ def edit_item(request: Request, session: SessionDep, code: Code, bank: BankRoots
         findings=authoring.findings(session, item, version, bank),
         item=item,
         version=version,
+        enemies=queries.enemies(session, item, version),
     )
 
 

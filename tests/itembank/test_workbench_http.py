@@ -141,6 +141,9 @@ def test_the_pages_write_check_preview_and_move_an_item(client, session):
 
     edit = client.get(f"/workbench/items/{code}/edit")
     assert edit.status_code == 200 and 'name="base_version" value="1"' in edit.text
+    # the enemy set beside the fact it follows from
+    assert re.search(r'id="enemy-set">Enemy set of version 1: <a href="/workbench/items/CAWM-',
+                     edit.text)  # fmt: skip
     saved = client.post(
         f"/workbench/items/{code}/edit",
         data=_form(

@@ -24,6 +24,7 @@ Issue 19's second review asked for three more (its "Observations for the lead" 3
   definition `justified` uses, so `parallel-form` and `odd-one-out` apply it.
 """
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -65,9 +66,11 @@ def word_stem(word: str) -> str:
     return word
 
 
-def content_words(text: str) -> set[str]:
+@functools.lru_cache(maxsize=32_768)
+def content_words(text: str) -> frozenset[str]:
+    """Cached: the workbench measures its pool's cues again on every save (authoring_pool)."""
     words = (w.strip("'") for w in re.findall(r"[a-z0-9][a-z0-9']*", text.lower()))
-    return {word_stem(w.removesuffix("'s")) for w in words if w and w not in STOP_WORDS}
+    return frozenset(word_stem(w.removesuffix("'s")) for w in words if w and w not in STOP_WORDS)
 
 
 def stem_sharers(item: ItemFile) -> list[int]:

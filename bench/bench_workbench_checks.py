@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sqlalchemy import update  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
 from app.core.clock import utcnow  # noqa: E402
@@ -52,17 +53,26 @@ def _bump(session) -> None:
     session.commit()
 
 
+def _database(folder: str) -> tuple[Settings, Engine]:
+    """A SQLite database migrated and loaded with the shipped content and banks."""
+    url = f"sqlite:///{folder}/bench.db"
+    settings = Settings(
+        var_dir=Path(folder), database_url=url, secret_key="bench-" + "x" * 40, environment="test"
+    )
+    migrate(settings)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        courses.load_content(session=session, root=settings.content_dir, now=utcnow())
+        service.load_banks(session=session, root=settings.banks_dir, now=utcnow())
+    return settings, engine
+
+
 def main() -> None:
     per_track = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(var_dir=Path(tmp), database_url=f"sqlite:///{tmp}/bench.db",
-                            secret_key="bench-" + "x" * 40, environment="test")  # fmt: skip
-        migrate(settings)
-        engine = make_engine(settings.database_url)
+        settings, engine = _database(tmp)
         roots = authoring.Roots(settings.content_dir, settings.banks_dir)
         with Session(engine) as session:
-            courses.load_content(session=session, root=settings.content_dir, now=utcnow())
-            service.load_banks(session=session, root=settings.banks_dir, now=utcnow())
             codes = [
                 code
                 for track in ("CAWM", "WMP", "CWA")

@@ -17,6 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from app import wiring
 from app.accounts import deps as account_deps
 from app.accounts import router as accounts_router
+from app.accounts import sso_admin, sso_router
 from app.admin import router as admin_router
 from app.admin import webhooks as admin_webhooks
 from app.appeals import router as appeals_router
@@ -166,6 +167,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         *appeals_router.routers,
         *reports_router.routers,
         *admin_webhooks.routers,
+        *sso_router.routers,
+        *sso_admin.routers,
         *psychops_router.routers,
         *calibration_router.routers,
         *psychops_items.routers,

@@ -1,6 +1,15 @@
 """Every table of the application, so the metadata is complete (Alembic, tests)."""
 
-from app.accounts.models import ApiToken, LoginAttempt, MailRequest, PasswordReset, User  # noqa: F401
+from app.accounts.models import (  # noqa: F401
+    ApiToken,
+    LoginAttempt,
+    MailRequest,
+    OidcFlow,
+    OidcLink,
+    PasswordReset,
+    SsoDomain,
+    User,
+)
 from app.appeals.models import Case, ItemFlag, WithdrawalRun  # noqa: F401
 from app.core.models import AuditEntry, AuditHead, Job, OutboxMessage  # noqa: F401
 from app.courses.models import (  # noqa: F401

@@ -112,3 +112,55 @@ class MailRequest(SQLModel, table=True):
     email: str = Field(max_length=320, index=True)
     ip: str = Field(default="", max_length=64, index=True)
     at: datetime = Field(index=True)
+
+
+class OidcLink(SQLModel, table=True):
+    """An account's identity at an OpenID Provider: the provider's issuer and the subject it
+    names the person by (never the e-mail address, which can change hands)."""
+
+    __tablename__ = "oidc_link"
+    __table_args__ = (sa.UniqueConstraint("issuer", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    provider: str = Field(max_length=40)  # the configured name when it was linked
+    issuer: str = Field(max_length=500)
+    subject: str = Field(max_length=255)
+    email: str = Field(max_length=320)  # what the provider said when it was linked
+    created_at: datetime
+    last_signin_at: datetime | None = None
+
+
+class OidcFlow(SQLModel, table=True):
+    """One sign-in at a provider, from the button to the callback (only the state's digest):
+    used once, within settings.oidc_flow_seconds. When the provider's verified address is
+    that of an existing account, the identity waits here for the person to confirm the link."""
+
+    __tablename__ = "oidc_flow"
+
+    id: int | None = Field(default=None, primary_key=True)
+    state_hash: str = Field(max_length=64, unique=True)
+    provider: str = Field(max_length=40)
+    nonce: str = Field(max_length=100)
+    code_verifier: str = Field(max_length=200)
+    next_url: str = Field(default="/dashboard", max_length=500)
+    created_at: datetime = Field(index=True)
+    used_at: datetime | None = None
+    # the identity awaiting confirmation (set by the callback), and when it was linked
+    issuer: str = Field(default="", max_length=500)
+    subject: str = Field(default="", max_length=255)
+    email: str = Field(default="", max_length=320)
+    linked_at: datetime | None = None
+
+
+class SsoDomain(SQLModel, table=True):
+    """An e-mail domain whose people sign in only through an OpenID Provider: password sign-in
+    and sign-up are refused for its addresses."""
+
+    __tablename__ = "sso_domain"
+
+    id: int | None = Field(default=None, primary_key=True)
+    domain: str = Field(max_length=253, unique=True)
+    provider: str = Field(max_length=40)
+    created_at: datetime
+    created_by: int | None = Field(default=None, foreign_key="user_account.id")

@@ -1,8 +1,9 @@
 """Old rows the account tables no longer need, deleted by every sweep (app/cli/sweep.py):
 sign-in attempts older than anything the throttle reads back, sessions that ended or
-expired, sign-up and reset requests older than their limit's hour, and sign-ups never
-confirmed (accounts whose every confirmation link has expired, if nothing else refers to
-them). Each with a margin of an hour, so a clock a little off never deletes a row still counted."""
+expired, sign-up and reset requests older than their limit's hour, sign-ups never confirmed
+(accounts whose every confirmation link has expired, if nothing else refers to them), and
+sign-ins at an OpenID Provider done or abandoned. Each with a margin of an hour, so a clock a
+little off never deletes a row still counted."""
 
 from datetime import datetime, timedelta
 
@@ -11,7 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts import mail_limits, throttle
-from app.accounts.models import LoginAttempt, MailRequest, PasswordReset, User, UserSession
+from app.accounts.models import (
+    LoginAttempt,
+    MailRequest,
+    OidcFlow,
+    PasswordReset,
+    User,
+    UserSession,
+)
 from app.core import db
 from app.core.clock import to_db
 from app.core.config import Settings
@@ -42,9 +50,13 @@ def purge(session: Session, settings: Settings, *, now: datetime) -> dict[str, i
     requests = session.execute(
         delete(MailRequest).where(MailRequest.at < to_db(now - mail_limits.WINDOW - MARGIN))
     )
+    # a flow is read for its flow time, then (waiting for a link) as long again
+    flows_before = now - 2 * timedelta(seconds=settings.oidc_flow_seconds) - MARGIN
+    flows = session.execute(delete(OidcFlow).where(OidcFlow.created_at < to_db(flows_before)))
     db.commit(session)
     return {
         "user_account": _abandoned_sign_ups(session, settings, now),
+        "oidc_flow": flows.rowcount,
         "login_attempt": attempts.rowcount,
         "user_session": sessions.rowcount,
         "mail_request": requests.rowcount,

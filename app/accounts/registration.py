@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from app.accounts import mail_limits, passwords
+from app.accounts import mail_limits, passwords, sso_domains
 from app.accounts.models import LinkPurpose, Role, User
 from app.accounts.schemas import NAME_MAX, SignUp, readable_name
 from app.accounts.service import create_user, normalise_email
@@ -31,6 +31,7 @@ def request_sign_up(
     """Ask for a learner account: nothing is looked up, whatever the address. The password's
     hash travels to the job sealed (mail.seal). Too many requests: TooManyRequests."""
     email = normalise_email(data.email)
+    sso_domains.refuse_password(session, settings, email)  # its people sign up by signing in
     mail_limits.admit(session, settings, kind="signup", email=email, ip=ip, now=now)
     sealed = mail.seal(settings, hash_password(data.password))
     payload = {"email": email, "name": data.name, "password_hash": sealed}

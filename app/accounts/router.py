@@ -4,7 +4,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 
-from app.accounts import devices, passwords, registration, schemas, service, sessions, tokens
+from app.accounts import (
+    devices,
+    passwords,
+    registration,
+    schemas,
+    service,
+    sessions,
+    sso_domains,
+    tokens,
+)
 from app.accounts.deps import (
     CurrentUser,
     OptionalUser,
@@ -92,10 +101,13 @@ def confirm(request: Request, now: Now, session: SessionDep, token: FormStr = ""
 
 
 @web.get("/signin")
-def signin_page(request: Request, user: OptionalUser, next: str = "/dashboard"):
+def signin_page(
+    request: Request, user: OptionalUser, settings: SettingsDep, next: str = "/dashboard"
+):
     if user:
         return redirect(safe_next(next, "/dashboard"))
-    return render(request, "accounts/signin.html", {"form": {}, "error": "", "next": next})
+    page = {"form": {}, "error": "", "next": next, "providers": settings.oidc_providers}
+    return render(request, "accounts/signin.html", page)
 
 
 @web.post("/signin")
@@ -108,7 +120,7 @@ def signin(
     password: FormStr = "",
     next: FormStr = "/dashboard",
 ):
-    ctx = {"form": {"email": email}, "next": next}
+    ctx = {"form": {"email": email}, "next": next, "providers": settings.oidc_providers}
     if not email or not password:
         return render(
             request,
@@ -202,7 +214,15 @@ def reset(
 
 def _profile(request: Request, session, user, status: int = 200, **context):
     listed = [schemas.TokenPublic.model_validate(t) for t in tokens.list_tokens(session, user)]
-    page = {"tokens": listed, "errors": {}, "new_token": None, **context}
+    settings = request.app.state.settings
+    page = {
+        "tokens": listed,
+        "errors": {},
+        "new_token": None,
+        "providers": settings.oidc_providers,
+        "links": sso_domains.links_of(session, settings, user),
+        **context,
+    }
     return render(request, "accounts/profile.html", page, status)
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
-from app.accounts import devices, throttle
+from app.accounts import devices, sso_domains, throttle
 from app.accounts.models import LoginAttempt, User, UserSession
 from app.accounts.service import find_user, normalise_email
 from app.core import audit, db
@@ -33,6 +33,7 @@ def authenticate(
     now: datetime,
     settings: Settings,
     device_cookie: str | None = None,
+    sso_exempt: bool = False,
 ) -> User:
     """Check credentials under the sign-in throttle (app.accounts.throttle); record the attempt.
 
@@ -41,8 +42,14 @@ def authenticate(
     refused when the throttle says wait. A deactivated account, or a sign-up not yet
     confirmed, answers as a wrong password does, so a leaked password does not confirm the
     account.
+
+    An address whose domain requires single sign-on is refused before anything is recorded
+    (sso_domains.refuse_password), unless sso_exempt: the password then only proves who is
+    linking a provider's identity to the account (app.accounts.sso.confirm_link).
     """
     email = normalise_email(email)
+    if not sso_exempt:
+        sso_domains.refuse_password(session, settings, email)
     user = find_user(session, email)
     device = devices.device_of(
         settings.ensure_secret_key(),

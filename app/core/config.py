@@ -5,11 +5,41 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[2]
 THREADS = 40  # AnyIO's default thread pool, which runs the sync routes and dependencies
+
+
+class OidcProvider(BaseModel):
+    """One OpenID Connect provider people may sign in with (WMI_OIDC_PROVIDERS, a JSON list).
+
+    The redirect URI to register at the provider is BASE_URL/signin/oidc/NAME/callback."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")  # in the redirect URI
+    label: str = Field(min_length=1, max_length=60)  # "Sign in with LABEL"
+    issuer: str = Field(pattern=r"^https?://[^\s?#]+$", max_length=500)
+    discovery_url: str = ""  # default: ISSUER/.well-known/openid-configuration
+    client_id: str = Field(min_length=1, max_length=500)
+    client_secret: str = Field(default="", max_length=2000)
+    scopes: str = "openid email profile"
+    token_auth: str = Field(
+        default="client_secret_basic", pattern="^(client_secret_basic|client_secret_post)$"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "OidcProvider":
+        host = self.issuer.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
+        if self.issuer.startswith("http://") and host not in ("127.0.0.1", "localhost", "[::1]"):
+            raise ValueError(f"the issuer of {self.name} must use https:// ({self.issuer})")
+        if "openid" not in self.scopes.split():
+            raise ValueError(f"the scopes of {self.name} must include openid")
+        return self
+
+    @property
+    def discovery(self) -> str:
+        return self.discovery_url or self.issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
 class Settings(BaseSettings):
@@ -83,6 +113,10 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False  # private and loopback receivers (tests, one network)
     webhook_max_tries: int = Field(default=8, ge=1, le=50)  # then the delivery is dead
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # OpenID Connect sign-in (app/accounts/oidc.py, docs/INTEGRATIONS.md)
+    oidc_providers: list[OidcProvider] = Field(default_factory=list)
+    oidc_flow_seconds: int = Field(default=600, ge=30, le=3600)  # from the button to the link
+    oidc_timeout_seconds: float = Field(default=10.0, gt=0, le=60)  # each call to a provider
     verify_rate_per_minute: int = Field(default=60, ge=1, le=100_000)  # POST /credentials/verify
     environment: str = Field(default="development", pattern="^(development|test|production)$")
 
@@ -98,6 +132,9 @@ class Settings(BaseSettings):
             self.trusted_networks  # noqa: B018 - checked once, here, with a message
         except ValueError as exc:
             raise ValueError(f"WMI_TRUSTED_PROXIES: {exc}") from exc
+        names = [p.name for p in self.oidc_providers]
+        if len(names) != len(set(names)):
+            raise ValueError(f"WMI_OIDC_PROVIDERS: each provider needs its own name ({names})")
         connections = self.db_pool_size + self.db_max_overflow - self.lane_threads
         if self.max_concurrent_requests > min(connections, THREADS):
             raise ValueError(
@@ -113,6 +150,10 @@ class Settings(BaseSettings):
         """WMI_TRUSTED_PROXIES as networks (a bare address is a network of one)."""
         parts = [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
         return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
+
+    def oidc_provider(self, name: str) -> OidcProvider | None:
+        """The configured provider of that name, or None."""
+        return next((p for p in self.oidc_providers if p.name == name), None)
 
     @property
     def is_sqlite(self) -> bool:

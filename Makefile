@@ -66,7 +66,7 @@ fonts:
 	  fonts-noto-core fonts-noto-cjk fonts-symbola >/dev/null; }
 
 node-deps:
-	@for d in tests/interop tests/e2e; do if [ -f $$d/package-lock.json ]; then \
+	@for d in tests/interop tests/e2e tests/oidc; do if [ -f $$d/package-lock.json ]; then \
 	  (cd $$d && npm ci --no-audit --no-fund --silent); fi; done
 
 clean:

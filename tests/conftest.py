@@ -157,3 +157,11 @@ def client(app):
 def session(app):
     with Session(app.state.engine, expire_on_commit=False) as db_session:
         yield db_session
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory):
+    """A real OpenID Provider (tests/oidc/provider.mjs) for the whole session, on a free port."""
+    from tests.oidc.provider import run
+
+    yield from run(tmp_path_factory.mktemp("oidc") / "provider.log")

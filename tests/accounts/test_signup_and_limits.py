@@ -14,6 +14,7 @@ from app.accounts.models import (
     ApiToken,
     LoginAttempt,
     MailRequest,
+    OidcFlow,
     PasswordReset,
     User,
     UserSession,
@@ -118,9 +119,13 @@ def test_the_sweep_deletes_old_attempts_sessions_and_requests(app, session, sett
                 ended_at=None if ended is None else to_db(now - ended),
             )
         )
+    for name, age in (("new-flow", timedelta(minutes=5)), ("old-flow", timedelta(hours=2))):
+        session.add(OidcFlow(state_hash=name, provider="acme", nonce="n", code_verifier="v",
+                             created_at=to_db(now - age)))  # fmt: skip
     session.commit()
     report = run_sweep(settings, clock=clock)
-    assert report.purged == 1 + 2 + 2  # the old attempt; two requests; two sessions
+    assert report.purged == 1 + 2 + 2 + 1  # the old attempt; two requests; two sessions; a flow
+    assert session.exec(select(OidcFlow.state_hash)).all() == ["new-flow"]
     left = session.exec(select(LoginAttempt.email)).all()
     assert sorted(left) == ["day@example.org", "new@example.org"]  # a day + the margin
     assert session.exec(select(MailRequest.email)).all() == ["new@example.org"]

@@ -107,6 +107,12 @@ def metadata(provider: OidcProvider, settings: Settings) -> dict[str, Any]:
     return meta
 
 
+def origin(url: str) -> str:
+    """scheme://host[:port] of a URL (what a CSP source names)."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 def redirect_uri(settings: Settings, provider: OidcProvider) -> str:
     """Where the provider sends the browser back (register it at the provider)."""
     return f"{settings.base_url.rstrip('/')}/signin/oidc/{provider.name}/callback"

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Form, Request
 
 from app.accounts import (
     devices,
+    oidc,
     passwords,
     registration,
     schemas,
@@ -26,6 +27,7 @@ from app.accounts.deps import (
 from app.core.db import SessionDep
 from app.core.deps import Now, SettingsDep
 from app.core.errors import AppError
+from app.web.middleware import csp
 from app.web.params import Id
 from app.web.templating import flash, redirect, render, safe_next, validate_form
 
@@ -33,6 +35,14 @@ web = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[Depends(api_csrf_protect)])
 
 FormStr = Annotated[str, Form(max_length=1000)]
+
+
+def _to_providers(response, settings):
+    """A page with "Sign in with ..." buttons may send its forms on to the providers."""
+    if settings.oidc_providers:
+        origins = tuple(oidc.origin(p.issuer) for p in settings.oidc_providers)
+        response.headers["content-security-policy"] = csp(origins)
+    return response
 
 
 def _sign_in(request: Request, session, user, now) -> None:
@@ -107,7 +117,7 @@ def signin_page(
     if user:
         return redirect(safe_next(next, "/dashboard"))
     page = {"form": {}, "error": "", "next": next, "providers": settings.oidc_providers}
-    return render(request, "accounts/signin.html", page)
+    return _to_providers(render(request, "accounts/signin.html", page), settings)
 
 
 @web.post("/signin")
@@ -122,12 +132,9 @@ def signin(
 ):
     ctx = {"form": {"email": email}, "next": next, "providers": settings.oidc_providers}
     if not email or not password:
-        return render(
-            request,
-            "accounts/signin.html",
-            {**ctx, "error": "Enter your e-mail address and password."},
-            422,
-        )
+        missing = {**ctx, "error": "Enter your e-mail address and password."}
+        page = render(request, "accounts/signin.html", missing, 422)
+        return _to_providers(page, settings)
     try:
         user = sessions.authenticate(
             session=session,
@@ -139,7 +146,7 @@ def signin(
             device_cookie=request.cookies.get(devices.COOKIE),
         )
     except AppError as exc:
-        return _refused(request, "accounts/signin.html", ctx, exc)
+        return _to_providers(_refused(request, "accounts/signin.html", ctx, exc), settings)
     _sign_in(request, session, user, now)
     flash(request, f"Signed in as {user.email}.", "success")
     done = redirect(safe_next(next, "/dashboard"))
@@ -214,7 +221,7 @@ def reset(
 
 def _profile(request: Request, session, user, status: int = 200, **context):
     listed = [schemas.TokenPublic.model_validate(t) for t in tokens.list_tokens(session, user)]
-    settings = request.app.state.settings
+    settings = request.app.state.settings  # its providers: "Link ..." buttons
     page = {
         "tokens": listed,
         "errors": {},
@@ -223,7 +230,7 @@ def _profile(request: Request, session, user, status: int = 200, **context):
         "links": sso_domains.links_of(session, settings, user),
         **context,
     }
-    return render(request, "accounts/profile.html", page, status)
+    return _to_providers(render(request, "accounts/profile.html", page, status), settings)
 
 
 @web.get("/profile")

@@ -14,6 +14,13 @@ DOCS_CSP = (  # Swagger UI's page starts itself with an inline script; its asset
 )
 
 
+def csp(form_targets: tuple[str, ...] = ()) -> str:
+    """The pages' CSP, with form-action widened to these origins: a sign-in form that goes on
+    (by redirect) to an OpenID Provider, which browsers check against form-action too."""
+    extra = "".join(f" {origin}" for origin in sorted(set(form_targets)))
+    return CSP.replace("form-action 'self'", f"form-action 'self'{extra}")
+
+
 def protective_headers(path: str, *, hsts: bool = False) -> dict[bytes, bytes]:
     """The security headers of a response to `path`: CSP, frame-ancestors, referrer policy,
     nosniff and friends, and `Cache-Control: no-store` for everything but static files."""

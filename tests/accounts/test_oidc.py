@@ -53,10 +53,13 @@ def actions(session) -> list[str]:
     return list(session.exec(select(AuditEntry.action).order_by(AuditEntry.seq)))
 
 
-def test_sign_in_page_offers_each_provider(client):
-    page = client.get("/signin").text
-    assert "Sign in with Acme ID" in page and "Sign in with Tampered ID" in page
-    assert 'action="/signin/oidc/acme"' in page
+def test_sign_in_page_offers_each_provider(client, oidc_provider):
+    response = client.get("/signin")
+    assert "Sign in with Acme ID" in response.text and "Sign in with Tampered ID" in response.text
+    assert 'action="/signin/oidc/acme"' in response.text
+    # the form's redirect to the provider must pass the page's CSP (browsers check form-action)
+    policy = response.headers["content-security-policy"]
+    assert f"form-action 'self' {oidc_provider.issuer}" in policy
 
 
 def test_authorization_request_uses_pkce_state_and_nonce(client, oidc_provider):

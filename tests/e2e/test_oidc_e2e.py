@@ -121,5 +121,5 @@ def test_refusals_and_the_administrators_page(page, sso_server, oidc_provider):
     assert page.get_by_text(base + "/signin/oidc/acme/callback").is_visible()
     page.get_by_label("E-mail domain").fill("corp.example")
     page.get_by_role("button", name="Require single sign-on").click()
-    assert page.get_by_role("cell", name="corp.example").is_visible()
+    assert page.get_by_role("cell", name="corp.example", exact=True).is_visible()
     axe_check(page, "single sign-on administration")

@@ -87,5 +87,5 @@ def _abandoned_sign_ups(session: Session, settings: Settings, now: datetime) -> 
             db.commit(session)
             deleted += 1
         except IntegrityError:
-            session.rollback()
+            db.rollback(session)
     return deleted

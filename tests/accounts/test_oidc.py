@@ -58,8 +58,8 @@ def test_sign_in_page_offers_each_provider(client, oidc_provider):
     assert "Sign in with Acme ID" in response.text and "Sign in with Tampered ID" in response.text
     assert 'action="/signin/oidc/acme"' in response.text
     # the form's redirect to the provider must pass the page's CSP (browsers check form-action)
-    policy = response.headers["content-security-policy"]
-    assert f"form-action 'self' {oidc_provider.issuer}" in policy
+    form_action = response.headers["content-security-policy"].split("form-action")[1]
+    assert oidc_provider.issuer in form_action.split(";")[0].split()
 
 
 def test_authorization_request_uses_pkce_state_and_nonce(client, oidc_provider):

@@ -27,8 +27,8 @@ from app.core.db import make_engine
 from app.core.lane import Lane
 from app.core.ratelimit import RateLimit
 from app.courses import router as courses_router
+from app.credentials import keys_router, verify_router
 from app.credentials import router as credentials_router
-from app.credentials import verify_router
 from app.exams import admin_router as exams_admin_router
 from app.exams import api_router as exams_api
 from app.exams import router as exams_router
@@ -173,6 +173,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         *calibration_router.routers,
         *psychops_items.routers,
         *verify_router.routers,
+        *keys_router.routers,
         *qti_router.routers,
         workbench.web,
         workbench_api.api,

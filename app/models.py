@@ -24,6 +24,7 @@ from app.credentials.models import (  # noqa: F401
     Certificate,
     CertificateReminder,
     CeuActivity,
+    SigningKey,
     StatusList,
 )
 from app.exams.models import (  # noqa: F401

@@ -54,11 +54,13 @@ def _build_template(settings: Settings) -> None:
     from app import wiring
     from app.core.db import make_engine
     from app.courses import service as courses
+    from app.credentials import keystore
     from app.itembank import service as itembank
 
     migrate(settings)
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
+        keystore.ensure_keys(session=session, settings=settings, now=FakeClock()())  # as serve
         courses.load_content(session=session, root=settings.content_dir, now=FakeClock()())
         itembank.load_banks(session=session, root=settings.banks_dir, now=FakeClock()())
     # as `wmi serve` would next: derive each pool revision's exposure control (a small

@@ -9,8 +9,8 @@ from alembic import command
 from app.core.db import alembic_config, include_object, make_engine
 
 
-def test_round_trip_and_no_drift(database_url):
-    cfg = alembic_config(database_url)
+def test_round_trip_and_no_drift(database_url, settings):
+    cfg = alembic_config(database_url, settings)
     command.downgrade(cfg, "base")
     command.upgrade(cfg, "head")
     command.downgrade(cfg, "base")
@@ -24,14 +24,14 @@ def test_round_trip_and_no_drift(database_url):
     assert diff == [], f"models and migrations differ: {diff}"
 
 
-def test_pools_move_out_of_attempts_and_back(database_url):
+def test_pools_move_out_of_attempts_and_back(database_url, settings):
     """5d2a7c1e9f30 moves each attempt's frozen pool into exam_pool (one row per distinct pool)
     and the downgrade puts every pool back on its attempts."""
     import json
 
     from sqlalchemy import text
 
-    cfg = alembic_config(database_url)
+    cfg = alembic_config(database_url, settings)
     command.downgrade(cfg, "base")
     command.upgrade(cfg, "a9e403cbe036")
     pool_a = [{"id": 1, "item": 1, "a": 1.0, "b": 0.5, "c": 0.2, "domain": "D1", "pretest": False}]

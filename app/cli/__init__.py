@@ -11,6 +11,7 @@ from app.cli import (
     audit,
     bank,
     calibration,
+    common,
     content,
     db,
     jobs,
@@ -43,5 +44,13 @@ cli.add_typer(calibration.app, name="calibrate")  # wmi calibrate [run|show|prop
 
 
 def main() -> None:
-    """The `wmi` console script."""
-    cli()
+    """The `wmi` console script. A configuration the platform cannot run with (a missing or
+    wrong key-encryption key, a stored key that does not open, an impossible setting) ends
+    the command with its message, not a stack trace."""
+    try:
+        cli()
+    except Exception as exc:
+        message = common.configuration_problem(exc)
+        if message is None:
+            raise
+        common.fail(message)

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -96,3 +96,25 @@ def report_problems(problems: list[str], summary: str) -> None:
     console.print(f"[{'red' if problems else 'green'}]{summary}; {len(problems)} problem(s)[/]")
     if problems:
         raise typer.Exit(1)
+
+
+def configuration_problem(exc: BaseException) -> str | None:
+    """The message of an error that is the operator's to fix (a missing or wrong
+    key-encryption key, a stored secret that does not open, an impossible setting, no signing
+    key), or None for a fault of the program."""
+    from pydantic import ValidationError
+
+    from app.core.errors import AppError
+    from app.core.sealing import SealingError
+
+    if isinstance(exc, SealingError | AppError):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+    return None
+
+
+def fail(message: str) -> NoReturn:
+    """End the command with a message on standard error and exit status 2."""
+    Console(stderr=True).print(f"[red]Error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise SystemExit(2)

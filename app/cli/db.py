@@ -24,5 +24,6 @@ def downgrade(revision: str = typer.Argument(...)) -> None:
     from app.core.config import get_settings
     from app.core.db import alembic_config
 
-    command.downgrade(alembic_config(get_settings().database_url), revision)
+    settings = get_settings()
+    command.downgrade(alembic_config(settings.database_url, settings), revision)
     console.print(f"[yellow]Database at {revision}[/yellow]")

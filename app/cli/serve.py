@@ -32,12 +32,18 @@ def serve(
     """Migrate, load content and item banks, then serve the application."""
     import uvicorn
 
+    from app.core import sealing
+    from app.core.clock import utcnow
     from app.core.db import migrate
+    from app.credentials import keystore
 
     settings = _settings_for(host, port)
     settings.ensure_secret_key()
+    sealing.keyring(settings)  # production without a key-encryption key stops here
     migrate(settings)
     with database(settings) as session:
+        for line in keystore.ensure_keys(session=session, settings=settings, now=utcnow()):
+            console.print(line, highlight=False)
         skipped = load_files(session, content=True, banks=True)
         if demo:
             _ensure_demo_admin(session)

@@ -38,11 +38,12 @@ def run_sweep(settings: "Settings | None" = None, *, clock: "Clock | None" = Non
     from app.core import audit, mail
     from app.core.clock import utcnow
     from app.core.config import get_settings
-    from app.credentials import renewal
+    from app.credentials import keystore, renewal
     from app.exams import service as exams
 
     settings, clock = settings or get_settings(), clock or utcnow
     with database(settings) as session:
+        keystore.ensure_keys(session=session, settings=settings, now=clock())  # a fresh database
         runner = wiring.job_runner(session.get_bind(), settings, clock)
         ports = wiring.ports(settings, clock, runner)
         expired = exams.expire_overdue(session=session, now=clock(), ports=ports)

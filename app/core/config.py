@@ -119,6 +119,13 @@ class Settings(BaseSettings):
     oidc_timeout_seconds: float = Field(default=10.0, gt=0, le=60)  # each call to a provider
     verify_rate_per_minute: int = Field(default=60, ge=1, le=100_000)  # POST /credentials/verify
     environment: str = Field(default="development", pattern="^(development|test|production)$")
+    # The key-encryption key (KEK) that seals the credential signing keys and the webhook
+    # secrets in the database (app/core/sealing.py, docs/CREDENTIALS.md): 32 random bytes in
+    # base64, the same on every host (`wmi keys new-kek` prints one). Required in production;
+    # elsewhere, when unset, one is derived from the secret key. Earlier KEKs, comma-separated,
+    # still open what they sealed until `wmi keys rewrap` has sealed it again with the current.
+    key_encryption_key: str = Field(default="", repr=False)
+    previous_key_encryption_keys: str = Field(default="", repr=False)
 
     @model_validator(mode="after")
     def _derive(self) -> "Settings":

@@ -160,13 +160,17 @@ def include_object(
     return not (table or "").startswith(UNMODELLED_PREFIX)
 
 
-def alembic_config(url: str) -> "Config":
-    """The Alembic configuration of this project, pointed at a database URL."""
+def alembic_config(url: str, settings: Settings | None = None) -> "Config":
+    """The Alembic configuration of this project, pointed at a database URL; the settings, for
+    the migrations that seal or open secrets with the key-encryption key (default: the
+    process's)."""
     from alembic.config import Config
 
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "alembic"))
     cfg.attributes["database_url"] = url
+    if settings is not None:
+        cfg.attributes["settings"] = settings
     return cfg
 
 
@@ -174,7 +178,7 @@ def migrate(settings: Settings, revision: str = "head") -> None:
     """Bring the schema to a revision (the first run of `wmi serve` does this)."""
     from alembic import command
 
-    command.upgrade(alembic_config(settings.database_url), revision)
+    command.upgrade(alembic_config(settings.database_url, settings), revision)
 
 
 _SCOPES: "weakref.WeakKeyDictionary[Engine, str]" = weakref.WeakKeyDictionary()

@@ -1,4 +1,5 @@
-"""Credential tables: certificates, the revocation status list, CEU activities, reminders."""
+"""Credential tables: certificates, the signing keys, the revocation status list, CEU activities,
+reminders."""
 
 from datetime import date, datetime
 from enum import StrEnum
@@ -60,6 +61,24 @@ class StatusList(SQLModel, table=True):
     bits: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     credential: str = Field(default="", sa_column=Column(Text, nullable=False))
     updated_at: datetime
+
+
+class SigningKey(SQLModel, table=True):
+    """One of the issuer's Ed25519 signing keys (app/credentials/did.py), shared by every host.
+
+    `id` is the key's number (1, 2, ...; the newest signs): a host that rotates takes the next
+    one, and the primary key settles two hosts racing for it. The private key is sealed with the
+    key-encryption key (app/core/sealing.py), bound to the public key it belongs with. Rows are
+    only ever added (a re-wrap rewrites `sealed_private_key`, never the key), so the number of
+    rows tells a host whether its cached keys are current."""
+
+    __tablename__ = "signing_key"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    public_key: str = Field(max_length=100, unique=True)  # Multikey publicKeyMultibase, z6Mk...
+    sealed_private_key: str = Field(max_length=300)
+    origin: str = Field(default="generated", max_length=100)  # or "imported key-0001.pem"
+    created_at: datetime
 
 
 class CeuActivity(SQLModel, table=True):

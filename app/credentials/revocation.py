@@ -95,5 +95,5 @@ def set_revoked_bit(session, settings, cert: Certificate, value: bool, now) -> N
         .execution_options(populate_existing=True)
     ).one()
     sl.bits = statuslist.set_bit(sl.bits, cert.status_index, value)
-    sign_status_list(settings, sl, now)
+    sign_status_list(session, settings, sl, now)
     session.add(sl)

@@ -89,8 +89,8 @@ def credential(number: Number, session: SessionDep):
 
 
 @web.get("/.well-known/did.json")
-def did_document(settings: SettingsDep):
-    return _json(did.did_document(settings), "application/did+json")
+def did_document(settings: SettingsDep, session: SessionDep):
+    return _json(did.did_document(session, settings), "application/did+json")
 
 
 @web.get("/badges/{code}.png")

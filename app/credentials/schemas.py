@@ -129,3 +129,13 @@ class AdminCertificateRow(BaseModel):
     expires_at: datetime | None
     revocation_reason: str = ""
     revocation_note: str = ""
+
+
+class SigningKeyPublic(BaseModel):
+    """One of the issuer's signing keys, as administrators see it (never the private key)."""
+
+    number: int
+    verification_method: str
+    origin: str
+    sealed_with: str = Field(description="The id of the key-encryption key that sealed it.")
+    signs: bool = Field(description="Whether it signs new credentials (the newest does).")

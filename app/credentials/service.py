@@ -120,8 +120,8 @@ def get_certificate(session: Session, number: str, *, lock: bool = False) -> Cer
 # ---- the status list -------------------------------------------------------------------------
 
 
-def sign_status_list(settings: Settings, sl: StatusList, now: datetime) -> None:
-    key = did.active_key(settings)
+def sign_status_list(session: Session, settings: Settings, sl: StatusList, now: datetime) -> None:
+    key = did.active_key(session, settings)
     unsigned = statuslist.list_credential(
         url=urls(settings).status_list(sl.id),
         issuer=did.did_web(settings.base_url),
@@ -156,7 +156,7 @@ def _current_list(session: Session, settings: Settings, now: datetime) -> Status
     )
     session.add(sl)
     session.flush()
-    sign_status_list(settings, sl, now)
+    sign_status_list(session, settings, sl, now)
     session.add(sl)
     session.flush()
     return sl
@@ -217,7 +217,7 @@ def _sign_certificate(session, settings, cert: Certificate, user: User, now, val
             status=statuslist.entry(list_url=u.status_list(sl.id), index=cert.status_index),
         )
     )
-    key = did.active_key(settings)
+    key = did.active_key(session, settings)
     signed = signing.sign(
         unsigned,
         private_key=key.private_key,

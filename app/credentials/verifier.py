@@ -54,19 +54,19 @@ def _issuer_id(credential: dict) -> str:
     return str(issuer.get("id", "")) if isinstance(issuer, dict) else str(issuer or "")
 
 
-def _proof_holds(document: dict, settings: Settings) -> bool:
+def _proof_holds(session: Session, document: dict, settings: Settings) -> bool:
     try:
-        return signing.verify(document, resolve_key=lambda m: did.resolve_key(settings, m))
+        return signing.verify(document, resolve_key=lambda m: did.resolve_key(session, settings, m))
     except (AppError, JsonLdError, TypeError, KeyError):  # contexts not shipped, odd shapes
         return False
 
 
-def _key_problem(credential: dict, settings: Settings) -> str | None:
+def _key_problem(session: Session, credential: dict, settings: Settings) -> str | None:
     proof = credential.get("proof")
     method = proof.get("verificationMethod") if isinstance(proof, dict) else None
     if not method:
         return "The credential carries no proof with a verificationMethod."
-    if did.resolve_key(settings, str(method)) is None:
+    if did.resolve_key(session, settings, str(method)) is None:
         return f"The key {method} is not one of this issuer's keys, current or earlier."
     return None
 
@@ -84,7 +84,7 @@ def _status_problem(session: Session, settings: Settings, credential: dict) -> s
         listed = status_list_credential(session, settings, int(number))
     except AppError:
         return f"The status list {url} does not exist."
-    if not _proof_holds(listed, settings):
+    if not _proof_holds(session, listed, settings):
         return "The status list's own proof does not hold."
     try:
         index = int(entry.get("statusListIndex", ""))
@@ -126,10 +126,10 @@ def verify_credential(
     issuer = _issuer_id(credential)
     ours = did.did_web(settings.base_url)
     outcome.judge("issuer", None if issuer == ours else f"The issuer {issuer!r} is not {ours}.")
-    key_problem = _key_problem(credential, settings)
+    key_problem = _key_problem(session, credential, settings)
     outcome.judge("key", key_problem)
     if key_problem is None:
-        proof_ok = _proof_holds(credential, settings)
+        proof_ok = _proof_holds(session, credential, settings)
         problem = None if proof_ok else "The signature does not match the credential as sent."
         outcome.judge("proof", problem)
     else:

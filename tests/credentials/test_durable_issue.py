@@ -75,7 +75,7 @@ def test_passes_recorded_before_the_fix_get_a_job_from_the_migration(app, sessio
     session.delete(jobs.find(session, f"exam.passed:{attempt.id}"))  # as before the fix
     session.commit()
     app.state.engine.dispose()
-    cfg = alembic_config(settings.database_url)
+    cfg = alembic_config(settings.database_url, settings)
     command.downgrade(cfg, "3f8a61c2d7e4")
     command.upgrade(cfg, "head")
     job = session.exec(select(Job).where(Job.kind == "exam.passed")).one()

@@ -324,7 +324,7 @@ def test_the_admin_api_revokes_and_reinstates_with_a_token(client, session, sett
     assert back.json()["standing"] == "valid"
 
 
-def test_wmi_keys_rotate_and_the_sweep(settings, monkeypatch):
+def test_wmi_keys_rotate_and_the_sweep(session, settings, monkeypatch):
     from typer.testing import CliRunner
 
     from app.cli import cli, sweep
@@ -334,6 +334,7 @@ def test_wmi_keys_rotate_and_the_sweep(settings, monkeypatch):
     monkeypatch.setenv("WMI_VAR_DIR", str(settings.var_dir))
     monkeypatch.setenv("WMI_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("WMI_BASE_URL", settings.base_url)
+    monkeypatch.setenv("WMI_SECRET_KEY", settings.secret_key)  # the KEK is derived from it
     get_settings.cache_clear()
     try:
         runner = CliRunner()
@@ -341,7 +342,7 @@ def test_wmi_keys_rotate_and_the_sweep(settings, monkeypatch):
         assert first.exit_code == 0 and first.output.count("did:web:testserver#z6Mk") == 1
         rotated = runner.invoke(cli, ["keys", "rotate"])
         assert rotated.exit_code == 0, rotated.output
-        assert len(did.all_keys(settings)) == 2
+        assert len(did.all_keys(session, settings)) == 2
         assert sweep.run_sweep(settings).certificate_reminders == 0
     finally:
         get_settings.cache_clear()

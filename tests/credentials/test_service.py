@@ -15,8 +15,8 @@ from tests.factories.accounts import make_user
 from tests.factories.credentials import pass_exam, require_approval
 
 
-def _verifies(settings, document: dict) -> bool:
-    return signing.verify(document, resolve_key=lambda m: did.resolve_key(settings, m))
+def _verifies(session, settings, document: dict) -> bool:
+    return signing.verify(document, resolve_key=lambda m: did.resolve_key(session, settings, m))
 
 
 def test_a_pass_issues_a_signed_open_badge(session, settings, clock):
@@ -39,7 +39,7 @@ def test_a_pass_issues_a_signed_open_badge(session, settings, clock):
     assert [i["identityType"] for i in subject["identifier"]] == ["name"]
     assert "ada@example.org" not in json.dumps(vc) and "salt" not in json.dumps(vc)
     assert vc["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
-    assert _verifies(settings, vc)
+    assert _verifies(session, settings, vc)
     assert vc["credentialStatus"]["statusListIndex"] == str(cert.status_index)
 
 
@@ -92,7 +92,7 @@ def test_revoke_and_reinstate_flip_the_status_list_bit(session, settings, clock)
 
     def bit() -> bool:
         listed = service.status_list_credential(session, settings, cert.status_list_id)
-        assert _verifies(settings, listed)
+        assert _verifies(session, settings, listed)
         bits = statuslist.decode(listed["credentialSubject"]["encodedList"])
         assert len(bits) * 8 >= 131_072
         return statuslist.get_bit(bits, cert.status_index)
@@ -159,18 +159,18 @@ def test_key_rotation_keeps_earlier_credentials_verifiable(session, settings, cl
     user = make_user(session)
     before = pass_exam(session, settings, user, now=clock())
     old_method = before.verification_method
-    new_key = did.rotate(settings)
+    new_key = did.rotate(session=session, settings=settings, actor_id=None, now=clock())
     assert new_key.verification_method != old_method
     after = pass_exam(session, settings, make_user(session), now=clock())
     assert after.verification_method == new_key.verification_method
-    document = did.did_document(settings)
+    document = did.did_document(session, settings)
     assert [m["id"] for m in document["verificationMethod"]] == [
         old_method,
         new_key.verification_method,
     ]
     assert document["assertionMethod"] == [old_method, new_key.verification_method]
-    assert _verifies(settings, json.loads(before.credential))
-    assert _verifies(settings, json.loads(after.credential))
+    assert _verifies(session, settings, json.loads(before.credential))
+    assert _verifies(session, settings, json.loads(after.credential))
 
 
 def test_names_with_quotes_non_ascii_and_line_breaks_round_trip(session, settings, clock):
@@ -179,7 +179,7 @@ def test_names_with_quotes_non_ascii_and_line_breaks_round_trip(session, setting
     cert = pass_exam(session, settings, user, now=clock())
     vc = json.loads(cert.credential)
     assert vc["credentialSubject"]["name"] == name
-    assert _verifies(settings, vc)
+    assert _verifies(session, settings, vc)
 
 
 def test_control_characters_in_a_name_are_refused_before_signing(session, settings, clock):
@@ -234,19 +234,3 @@ def test_two_revocations_at_once_both_reach_the_status_list(app, session, settin
     listed = service.status_list_credential(session, settings, certs[0].status_list_id)
     bits = statuslist.decode(listed["credentialSubject"]["encodedList"])
     assert all(statuslist.get_bit(bits, c.status_index) for c in certs)
-
-
-def test_a_key_file_appears_whole_or_not_at_all(settings):
-    """A signing key is written under a temporary name and linked into place: a process killed
-    while writing leaves at most a `.new-key-*` file, which is never read as a key (the crash test
-    once left an empty key-0001.pem that made every later issue fail with MalformedFraming)."""
-    folder = settings.var_dir / "credential_keys"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / ".new-key-killed").write_bytes(b"-----BEGIN PRIV")  # a write cut off by a kill
-    keys = did.all_keys(settings)
-    assert len(keys) == 1 and sorted(p.name for p in folder.iterdir()) == [
-        ".new-key-killed", "key-0001.pem",
-    ]  # fmt: skip
-    assert did.rotate(settings).multibase != keys[0].multibase
-    assert [p.name for p in sorted(folder.glob("key-*.pem"))] == ["key-0001.pem", "key-0002.pem"]
-    assert all(p.stat().st_mode & 0o777 == 0o600 for p in folder.glob("key-*.pem"))

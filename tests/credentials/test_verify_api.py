@@ -69,8 +69,11 @@ def test_an_expired_credential_fails_the_validity_check(client, session, setting
 
 def test_a_credential_signed_before_a_key_rotation_still_verifies(client, session, settings, clock):
     _, document = issued(client, session, settings, clock)
-    did.rotate(settings)
-    assert did.active_key(settings).verification_method != document["proof"]["verificationMethod"]
+    did.rotate(session=session, settings=settings, actor_id=None, now=clock())
+    assert (
+        did.active_key(session, settings).verification_method
+        != document["proof"]["verificationMethod"]
+    )
     assert verify(client, document).status_code == 200
 
 

@@ -49,7 +49,7 @@ class Server:
     """uvicorn processes forked from a warm launcher (crash_server.py); killed with SIGKILL.
     Two workers on one socket on PostgreSQL (as deployed there), one on SQLite."""
 
-    def __init__(self, database_url: str, var_dir: Path, window: Path) -> None:
+    def __init__(self, database_url: str, var_dir: Path, window: Path, secret_key: str) -> None:
         self.workers = 1 if database_url.startswith("sqlite") else 2
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -57,7 +57,7 @@ class Server:
             **os.environ,
             "WMI_DATABASE_URL": database_url,
             "WMI_VAR_DIR": str(var_dir),
-            "WMI_SECRET_KEY": "crash-test-secret-" + "x" * 32,
+            "WMI_SECRET_KEY": secret_key,  # the test database's signing key is sealed under it
             "WMI_ENVIRONMENT": "test",
             "OPENBLAS_NUM_THREADS": "1",
             "WMI_CRASH_WINDOW": str(window),
@@ -184,7 +184,7 @@ def test_no_acknowledged_answer_is_lost_across_kill_9(session, settings, tmp_pat
     tokens = [make_token(session, make_user(session)) for _ in range(CANDIDATES)]
     window = tmp_path / "window-kills"
     window.touch()
-    server = Server(settings.database_url, tmp_path, window)
+    server = Server(settings.database_url, tmp_path, window, settings.secret_key)
     server.start()
     acked: list = []
     errors: list = []

@@ -159,7 +159,7 @@ def test_a_credential_signed_before_a_key_rotation_still_verifies(
     client, session, settings, clock, tmp_path
 ):
     before = pass_exam(session, settings, make_user(session), now=clock())
-    did.rotate(settings)
+    did.rotate(session=session, settings=settings, actor_id=None, now=clock())
     after = pass_exam(session, settings, make_user(session), now=clock())
     assert before.verification_method != after.verification_method
     cases = {"before": _credential(client, before), "after": _credential(client, after)}

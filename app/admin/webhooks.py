@@ -46,6 +46,12 @@ class EndpointPublic(BaseModel):
 class EndpointWithSecret(EndpointPublic):
     secret: str
 
+    @classmethod
+    def of(cls, shown: webhooks.Shown) -> "EndpointWithSecret":
+        """The endpoint and its new secret in clear (the database holds it sealed)."""
+        public = EndpointPublic.model_validate(shown.endpoint.model_dump())
+        return cls(**public.model_dump(), secret=shown.secret)
+
 
 class DeliveryPublic(BaseModel):
     id: int
@@ -107,7 +113,7 @@ def create(
     events: Annotated[list[str], Form(max_length=20)] = (),
 ):
     try:
-        endpoint = webhooks.create_endpoint(
+        shown = webhooks.create_endpoint(
             session=session,
             settings=settings,
             url=url,
@@ -120,15 +126,18 @@ def create(
         db.rollback(session)
         form = {"url": url, "description": description, "events": list(events)}
         return _page(request, session, status_code=exc.status_code, error=exc.message, form=form)
-    return _page(request, session, created=endpoint)
+    return _page(request, session, created=shown)
 
 
 @web.post("/{endpoint_id}/rotate")
-def rotate(request: Request, endpoint_id: Id, admin: AdminUser, session: SessionDep, now: Now):
-    endpoint = webhooks.rotate_secret(
-        session=session, endpoint_id=endpoint_id, actor_id=admin.id, now=now
+def rotate(
+    request: Request, endpoint_id: Id, admin: AdminUser, session: SessionDep, now: Now,
+    settings: SettingsDep,
+):  # fmt: skip
+    shown = webhooks.rotate_secret(
+        session=session, settings=settings, endpoint_id=endpoint_id, actor_id=admin.id, now=now
     )
-    return _page(request, session, created=endpoint, rotated=True)
+    return _page(request, session, created=shown, rotated=True)
 
 
 @web.post("/{endpoint_id}/disable")
@@ -158,7 +167,7 @@ def api_create(
     data: EndpointCreate, admin: AdminUser, session: SessionDep, now: Now, settings: SettingsDep
 ):
     """Register an endpoint; the answer carries its signing secret (shown this once)."""
-    return webhooks.create_endpoint(
+    shown = webhooks.create_endpoint(
         session=session,
         settings=settings,
         url=data.url,
@@ -167,14 +176,18 @@ def api_create(
         actor_id=admin.id,
         now=now,
     )
+    return EndpointWithSecret.of(shown)
 
 
 @api.post("/{endpoint_id}/rotate", response_model=EndpointWithSecret)
-def api_rotate(endpoint_id: Id, admin: AdminUser, session: SessionDep, now: Now):
+def api_rotate(
+    endpoint_id: Id, admin: AdminUser, session: SessionDep, now: Now, settings: SettingsDep
+):
     """A new secret; the previous one keeps signing beside it for 24 hours."""
-    return webhooks.rotate_secret(
-        session=session, endpoint_id=endpoint_id, actor_id=admin.id, now=now
+    shown = webhooks.rotate_secret(
+        session=session, settings=settings, endpoint_id=endpoint_id, actor_id=admin.id, now=now
     )
+    return EndpointWithSecret.of(shown)
 
 
 @api.delete("/{endpoint_id}", response_model=EndpointPublic)

@@ -66,5 +66,8 @@ def rewrap() -> None:
 
     settings = get_settings()
     with database(settings) as session:
-        changed = keystore.rewrap(session=session, settings=settings, now=utcnow())
-    console.print(f"[green]{changed} signing key(s) sealed again with the current key[/green]")
+        keys, endpoints = keystore.rewrap(session=session, settings=settings, now=utcnow())
+    console.print(
+        f"[green]Sealed again with the current key-encryption key: {keys} signing key(s), "
+        f"{endpoints} webhook endpoint(s)[/green]"
+    )

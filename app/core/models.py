@@ -84,7 +84,8 @@ class WebhookEndpoint(SQLModel, table=True):
     """A receiver of signed webhooks (app.core.webhooks), registered by an administrator.
 
     The secret signs every delivery (Standard Webhooks, HMAC-SHA256); after a rotation the
-    previous one also signs until previous_until, so a receiver can switch without a gap."""
+    previous one also signs until previous_until, so a receiver can switch without a gap. Both
+    are stored sealed with the key-encryption key (app/core/sealing.py), never in clear."""
 
     __tablename__ = "webhook_endpoint"
 
@@ -92,8 +93,8 @@ class WebhookEndpoint(SQLModel, table=True):
     url: str = Field(max_length=500)
     description: str = Field(default="", max_length=200)
     events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    secret: str = Field(max_length=100)
-    previous_secret: str | None = Field(default=None, max_length=100)
+    sealed_secret: str = Field(max_length=300)
+    sealed_previous_secret: str | None = Field(default=None, max_length=300)
     previous_until: datetime | None = None
     active: bool = True
     created_at: datetime

@@ -10,7 +10,8 @@ takes the event's type, each retried with backoff and jitter and dead after
 `WMI_WEBHOOK_MAX_TRIES` tries; an administrator redelivers from /admin/webhooks. A delivery
 never runs on a candidate's request: a receiver that is down, slow or failing delays only its
 own job. Private and loopback addresses are refused, at registration and again before every
-delivery, unless `WMI_WEBHOOK_ALLOW_PRIVATE` is set.
+delivery, unless `WMI_WEBHOOK_ALLOW_PRIVATE` is set. Secrets are stored sealed with the
+key-encryption key (app/core/sealing.py) and shown in clear once, when made.
 """
 
 import base64
@@ -18,6 +19,7 @@ import ipaddress
 import json
 import secrets
 import socket
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +28,7 @@ import httpx
 from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 
-from app.core import audit, db, jobs
+from app.core import audit, db, jobs, sealing
 from app.core.clock import as_utc, to_db, utcnow
 from app.core.config import Settings
 from app.core.errors import Conflict, InvalidInput, NotFound
@@ -43,6 +45,7 @@ EVENT_TYPES = (
 )
 ROTATION_OVERLAP = timedelta(hours=24)  # the previous secret still signs this long
 USER_AGENT = "WMI-Certify-Webhooks/1"
+PURPOSE = "webhook_endpoint:secret"  # what a sealed secret opens for (sealing's associated data)
 
 
 # ---- events ----------------------------------------------------------------------------------
@@ -94,14 +97,22 @@ def fan_out(ctx: jobs.Context) -> dict[str, Any]:
 # ---- delivery --------------------------------------------------------------------------------
 
 
+def _open(ring: sealing.Keyring, endpoint: WebhookEndpoint, sealed: str) -> str:
+    what = f"The secret of webhook endpoint {endpoint.id}"
+    return ring.open(sealed, purpose=PURPOSE, what=what).decode()
+
+
 def signature_header(
-    endpoint: WebhookEndpoint, msg_id: str, sent: datetime, body: str, *, now: datetime
-) -> str:
+    endpoint: WebhookEndpoint, msg_id: str, sent: datetime, body: str, *, now: datetime,
+    settings: Settings,
+) -> str:  # fmt: skip
     """`v1,<base64>` per secret in force: the current one, and the previous during rotation."""
-    keys = [endpoint.secret]
+    ring = sealing.keyring(settings)
+    sealed = [endpoint.sealed_secret]
     overlap = endpoint.previous_until and as_utc(endpoint.previous_until) > as_utc(now)
-    if endpoint.previous_secret and overlap:
-        keys.append(endpoint.previous_secret)
+    if endpoint.sealed_previous_secret and overlap:
+        sealed.append(endpoint.sealed_previous_secret)
+    keys = [_open(ring, endpoint, s) for s in sealed]
     return " ".join(Webhook(key).sign(msg_id, sent, body) for key in keys)
 
 
@@ -121,7 +132,9 @@ def deliver(ctx: jobs.Context) -> dict[str, Any]:
         "user-agent": USER_AGENT,
         "webhook-id": event["id"],
         "webhook-timestamp": str(int(sent.timestamp())),
-        "webhook-signature": signature_header(endpoint, event["id"], sent, body, now=ctx.now()),
+        "webhook-signature": signature_header(
+            endpoint, event["id"], sent, body, now=ctx.now(), settings=ctx.settings
+        ),
     }
     try:
         response = httpx.post(
@@ -179,21 +192,35 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+@dataclass(frozen=True)
+class Shown:
+    """An endpoint with its new secret in clear: what the administrator sees, once."""
+
+    endpoint: WebhookEndpoint
+    secret: str
+
+
+def _new_sealed_secret(settings: Settings) -> tuple[str, str]:
+    secret = new_secret()
+    return secret, sealing.keyring(settings).seal(secret.encode(), purpose=PURPOSE)
+
+
 def create_endpoint(
     *, session: Session, settings: Settings, url: str, description: str, events: list[str],
     actor_id: int | None, now: datetime,
-) -> WebhookEndpoint:  # fmt: skip
+) -> Shown:  # fmt: skip
     """Register a receiver (checked address, known event types; none means all). Commits."""
     url = url.strip()
     if len(url) > 500:
         raise InvalidInput("The address is longer than 500 characters.")
     events = _events(events)
     check_address(url, allow_private=settings.webhook_allow_private)
+    secret, sealed = _new_sealed_secret(settings)
     endpoint = WebhookEndpoint(
         url=url,
         description=description.strip()[:200],
         events=events,
-        secret=new_secret(),
+        sealed_secret=sealed,
         created_at=to_db(now),
         created_by=actor_id,
     )
@@ -208,7 +235,7 @@ def create_endpoint(
         data={"url": url, "events": endpoint.events},
     )
     db.commit(session)
-    return endpoint
+    return Shown(endpoint, secret)
 
 
 def get_endpoint(session: Session, endpoint_id: int) -> WebhookEndpoint:
@@ -219,17 +246,39 @@ def get_endpoint(session: Session, endpoint_id: int) -> WebhookEndpoint:
 
 
 def rotate_secret(
-    *, session: Session, endpoint_id: int, actor_id: int | None, now: datetime
-) -> WebhookEndpoint:
+    *, session: Session, settings: Settings, endpoint_id: int, actor_id: int | None,
+    now: datetime,
+) -> Shown:  # fmt: skip
     """A new secret; the old one keeps signing (beside it) for ROTATION_OVERLAP. Commits."""
     endpoint = get_endpoint(session, endpoint_id)
-    endpoint.previous_secret, endpoint.secret = endpoint.secret, new_secret()
+    secret, sealed = _new_sealed_secret(settings)
+    endpoint.sealed_previous_secret, endpoint.sealed_secret = endpoint.sealed_secret, sealed
     endpoint.previous_until = to_db(now + ROTATION_OVERLAP)
     session.add(endpoint)
     audit.record(session, action="webhook.secret_rotated", at=now, actor_id=actor_id,
                  subject=f"webhook:{endpoint.id}")  # fmt: skip
     db.commit(session)
-    return endpoint
+    return Shown(endpoint, secret)
+
+
+def rewrap(session: Session, settings: Settings) -> int:
+    """Seal every endpoint's secrets again with the current key-encryption key (helper: the
+    caller commits); how many endpoints changed."""
+    ring, changed = sealing.keyring(settings), 0
+
+    def again(sealed: str | None, endpoint: WebhookEndpoint) -> str | None:
+        if not sealed or ring.is_current(sealed):
+            return sealed
+        return ring.seal(_open(ring, endpoint, sealed).encode(), purpose=PURPOSE)
+
+    for endpoint in endpoints(session):
+        current = again(endpoint.sealed_secret, endpoint) or endpoint.sealed_secret
+        previous = again(endpoint.sealed_previous_secret, endpoint)
+        if (current, previous) != (endpoint.sealed_secret, endpoint.sealed_previous_secret):
+            endpoint.sealed_secret, endpoint.sealed_previous_secret = current, previous
+            session.add(endpoint)
+            changed += 1
+    return changed
 
 
 def disable_endpoint(

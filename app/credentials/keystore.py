@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.serialization import (
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from app.core import audit, db, sealing
+from app.core import audit, db, sealing, webhooks
 from app.core.clock import to_db
 from app.core.config import Settings
 from app.core.errors import AppError, Conflict
@@ -187,9 +187,9 @@ def ensure_keys(*, session: Session, settings: Settings, now: datetime) -> list[
     return said
 
 
-def rewrap(*, session: Session, settings: Settings, now: datetime) -> int:
-    """Seal every signing key again with the current key-encryption key (after a KEK rotation);
-    returns how many changed. Commits."""
+def rewrap(*, session: Session, settings: Settings, now: datetime) -> tuple[int, int]:
+    """Seal every signing key and webhook secret again with the current key-encryption key
+    (after a KEK rotation); returns how many keys and endpoints changed. Commits."""
     ring = sealing.keyring(settings)
     rows = session.exec(select(SigningKey).order_by(col(SigningKey.id))).all()
     changed = 0
@@ -201,12 +201,13 @@ def rewrap(*, session: Session, settings: Settings, now: datetime) -> int:
         row.sealed_private_key = ring.seal(raw, purpose=purpose)
         session.add(row)
         changed += 1
-    if changed:
-        data = {"kek": ring.current.id, "keys": changed}
+    endpoints = webhooks.rewrap(session, settings)
+    if changed or endpoints:
+        data = {"kek": ring.current.id, "keys": changed, "webhook_endpoints": endpoints}
         audit.record(session, action="credentials.keys_rewrapped", at=now, actor_id=None,
                      subject="signing_key", data=data)  # fmt: skip
     db.commit(session)
-    return changed
+    return changed, endpoints
 
 
 def export_files(settings: Settings, rows: list[tuple[int, str, str]]) -> None:

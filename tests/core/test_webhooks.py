@@ -8,7 +8,8 @@ import pytest
 from sqlmodel import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from app.core import jobs, webhooks
+from app import wiring
+from app.core import jobs, sealing, webhooks
 from app.core.models import Job
 from app.credentials import revocation
 from app.main import create_app
@@ -312,3 +313,76 @@ def test_a_pass_records_the_event_without_delivering_it_on_the_request(
     assert {j.payload["type"] for j in queued} >= {"exam.completed"}
     assert all(j.status == jobs.QUEUED for j in queued)
     assert json.dumps(queued[0].payload)  # a plain JSON record
+
+
+def test_secrets_are_stored_sealed_and_a_new_kek_takes_over_after_rewrap(
+    hook_app, hook_client, db, clock, receivers
+):
+    from sqlalchemy import text
+
+    from app.core.models import AuditEntry, WebhookEndpoint
+    from app.credentials import keystore
+
+    receiver = receivers()
+    token = make_token(db, make_admin(db))
+    endpoint = register(hook_client, token, receiver.url)
+    rotated = hook_client.post(
+        f"/api/v1/admin/webhooks/{endpoint['id']}/rotate",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    stored = db.exec(text("SELECT * FROM webhook_endpoint")).all()
+    audit = [e.data for e in db.exec(select(AuditEntry)).all()]
+    page = hook_client.get("/api/v1/admin/webhooks", headers={"Authorization": f"Bearer {token}"})
+    for secret in (endpoint["secret"], rotated["secret"]):
+        raw = secret.removeprefix("whsec_")
+        assert raw not in repr(stored) and raw not in repr(audit) and raw not in page.text
+    row = db.get(WebhookEndpoint, endpoint["id"])
+    assert row.sealed_secret.startswith("wmi-sealed:v1:")
+    assert row.sealed_previous_secret.startswith("wmi-sealed:v1:")
+    # the operator rotates the key-encryption key and re-wraps: deliveries still sign alike
+    settings = hook_app.state.settings
+    later = settings.model_copy(update={"key_encryption_key": sealing.new_kek()})
+    assert keystore.rewrap(session=db, settings=later, now=clock()) == (1, 1)
+    db.refresh(row)
+    assert sealing.keyring(later).is_current(row.sealed_secret)
+    hook_app.state.settings = later
+    hook_app.state.jobs = wiring.job_runner(hook_app.state.engine, later, clock)
+    pass_exam(db, later, make_user(db), now=clock())
+    drain(hook_app)
+    assert len(receiver.verified(rotated["secret"])) == 1
+    assert len(receiver.verified(endpoint["secret"])) == 1  # the previous, in its overlap
+
+
+def test_the_migration_seals_the_secrets_stored_in_clear_and_the_downgrade_opens_them(db, settings):
+    from sqlalchemy import text
+
+    from alembic import command
+    from app.core.db import alembic_config, make_engine
+    from app.core.models import WebhookEndpoint
+
+    cfg = alembic_config(settings.database_url, settings)
+    db.close()
+    command.downgrade(cfg, "e5b7a3c9d1f2")
+    engine = make_engine(settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO webhook_endpoint (id, url, description, events, secret, "
+                "previous_secret, active, created_at) VALUES (7, 'https://hooks.example.org/', "
+                "'', '[]', 'whsec_Y3VycmVudA==', NULL, :t, '2026-11-25 09:00:00')"
+            ),
+            {"t": True},
+        )
+    command.upgrade(cfg, "head")
+    row = db.get(WebhookEndpoint, 7)
+    assert row.sealed_secret.startswith("wmi-sealed:v1:") and "Y3VycmVudA" not in row.sealed_secret
+    assert row.sealed_previous_secret is None
+    assert webhooks._open(sealing.keyring(settings), row, row.sealed_secret) == "whsec_Y3VycmVudA=="
+    db.close()
+    command.downgrade(cfg, "e5b7a3c9d1f2")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT secret FROM webhook_endpoint")).all() == [
+            ("whsec_Y3VycmVudA==",)
+        ]
+    engine.dispose()
+    command.upgrade(cfg, "head")

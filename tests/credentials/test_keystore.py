@@ -127,13 +127,13 @@ def test_rewrap_seals_every_key_with_the_current_kek(session, settings, clock):
     new = sealing.new_kek()
     later = settings.model_copy(update={"key_encryption_key": new})  # the derived KEK is previous
     _forget_opened_keys()
-    assert keystore.rewrap(session=session, settings=later, now=clock()) == 1
+    assert keystore.rewrap(session=session, settings=later, now=clock()) == (1, 0)
     current = sealing.keyring(later).current.id
     assert [k.sealed_with for k in did.published(session, later)] == [current]
     _forget_opened_keys()
     without_old = later.model_copy(update={"secret_key": "z" * 40})
     assert len(did.all_keys(session, without_old)) == 1  # opens with the new KEK alone
-    assert keystore.rewrap(session=session, settings=later, now=clock()) == 0
+    assert keystore.rewrap(session=session, settings=later, now=clock()) == (0, 0)
 
 
 def test_a_downgrade_writes_the_keys_back_as_pem_files(session, settings, clock):

@@ -4,6 +4,8 @@ on SQLite and on PostgreSQL (mandatory when CI is set)."""
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -47,6 +49,14 @@ def pg_available() -> bool:
             return True
     except psycopg.OperationalError:
         return False
+
+
+def require_pg() -> None:
+    """Skip when PostgreSQL is unreachable, or fail loudly when CI is set."""
+    if not pg_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is unreachable at {PG_ADMIN_DSN} and CI is set", pytrace=False)
+        pytest.skip("PostgreSQL is not reachable (set CI=1 to make this a failure)")
 
 
 def _build_template(settings: Settings) -> None:
@@ -95,10 +105,7 @@ def sqlite_template(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def pg_template(tmp_path_factory):
-    if not pg_available():
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is unreachable at {PG_ADMIN_DSN} and CI is set", pytrace=False)
-        pytest.skip("PostgreSQL is not reachable (set CI=1 to make this a failure)")
+    require_pg()
     name = f"wmi_tpl_{RUN_ID}_{WORKER}"
     with _pg_admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -123,13 +130,22 @@ def database_url(backend, request, tmp_path):
         shutil.copy(template, target)
         yield f"sqlite:///{target}"
         return
-    template = request.getfixturevalue("pg_template")
-    name = f"wmi_t_{RUN_ID}_{WORKER}_{uuid.uuid4().hex[:8]}"
+    with pg_database("wmi_t", template=request.getfixturevalue("pg_template")) as url:
+        yield url
+
+
+@contextmanager
+def pg_database(prefix: str, *, template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database (a copy of template, or empty), dropped afterwards."""
+    name = f"{prefix}_{RUN_ID}_{WORKER}_{uuid.uuid4().hex[:8]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with _pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    yield f"{PG_BASE}/{name}"
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    try:
+        yield f"{PG_BASE}/{name}"
+    finally:
+        with _pg_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

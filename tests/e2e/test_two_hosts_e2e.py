@@ -29,7 +29,7 @@ from app.core.config import Settings
 from app.core.db import make_engine
 from app.credentials.signing import public_key_multibase
 from app.exams.agreement import VERSION as AGREEMENT
-from tests.conftest import PG_ADMIN_DSN, PG_BASE, RUN_ID, WORKER, _pg_admin, pg_available
+from tests.conftest import pg_database, require_pg
 from tests.e2e.conftest import _free_port, start_server, stop_server
 from tests.factories.accounts import PASSWORD, csrf_from, make_token, make_user
 from tests.factories.credentials import require_approval
@@ -42,16 +42,9 @@ PUBLIC_URL = "http://certify.example.test"  # the load balancer's address: one i
 @pytest.fixture
 def database():
     """A PostgreSQL database for this test alone, migrated by the first host's first start."""
-    if not pg_available():
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is unreachable at {PG_ADMIN_DSN} and CI is set", pytrace=False)
-        pytest.skip("PostgreSQL is not reachable (set CI=1 to make this a failure)")
-    name = f"wmi_hosts_{RUN_ID}_{WORKER}_{uuid.uuid4().hex[:6]}"
-    with _pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{PG_BASE}/{name}"
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    require_pg()
+    with pg_database("wmi_hosts") as url:
+        yield url
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ kept in var/credential_keys are imported by the first start, not here; the downg
 the keys back there.
 
 Revision ID: e5b7a3c9d1f2
-Revises: d2c6b8e1f4a7
+Revises: e5a1c9d4b7f2
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import context, op
 
 revision: str = "e5b7a3c9d1f2"
-down_revision: str | None = "d2c6b8e1f4a7"
+down_revision: str | None = "e5a1c9d4b7f2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

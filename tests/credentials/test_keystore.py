@@ -143,7 +143,7 @@ def test_a_downgrade_writes_the_keys_back_as_pem_files(session, settings, clock)
     before = [k.multibase for k in did.all_keys(session, settings)]
     session.close()
     cfg = alembic_config(settings.database_url, settings)
-    command.downgrade(cfg, "d2c6b8e1f4a7")
+    command.downgrade(cfg, "e5a1c9d4b7f2")
     files = sorted((settings.var_dir / "credential_keys").glob("key-*.pem"))
     assert [f.name for f in files] == ["key-0001.pem"] and files[0].stat().st_mode & 0o777 == 0o600
     command.upgrade(cfg, "head")

@@ -20,6 +20,7 @@ reciprocal is the throughput ratio the server would reach if the CPU were its on
 
   .venv/bin/python bench/bench_request_cost.py              # SQLite (default)
   .venv/bin/python bench/bench_request_cost.py --backend postgres
+  .venv/bin/python bench/bench_request_cost.py --cpu-time   # no Valgrind: CPU seconds from /proc
 
 Needs valgrind (Debian package `valgrind`); the server runs about 30x slower under it, so the
 run takes a few minutes.
@@ -44,9 +45,10 @@ import bench_exam_throughput as throughput  # noqa: E402
 from app.exams.agreement import VERSION as AGREEMENT  # noqa: E402
 
 
-def valgrind_server(url: str, var: Path) -> tuple[subprocess.Popen, str]:
+def valgrind_server(url: str, var: Path, valgrind: bool = True) -> tuple[subprocess.Popen, str]:
     """The application under callgrind (instrumentation off until asked), on a migrated and
-    loaded database; uvicorn directly, one process, as `wmi serve` runs it."""
+    loaded database; uvicorn directly, one process, as `wmi serve` runs it. valgrind=False:
+    the same server without Valgrind (--cpu-time)."""
     port = throughput.free_port()
     env = {
         **os.environ,
@@ -57,8 +59,8 @@ def valgrind_server(url: str, var: Path) -> tuple[subprocess.Popen, str]:
     }
     out = var / "callgrind.out"
     proc = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-         sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host",
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
+        * valgrind + [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host",
          "127.0.0.1", "--port", str(port), "--proxy-headers", "--log-level", "info"],
         env=env, cwd=ROOT, stdout=(var / "valgrind.log").open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -75,6 +77,13 @@ def valgrind_server(url: str, var: Path) -> tuple[subprocess.Popen, str]:
 
 def control(pid: int, *args: str) -> None:
     subprocess.run(["callgrind_control", *args, str(pid)], check=True, capture_output=True)
+
+
+def cpu_counted(pid: int, work) -> float:
+    """CPU seconds (user + system, all threads) the server uses while `work` runs."""
+    before = throughput.cpu_seconds([pid])
+    work()
+    return throughput.cpu_seconds([pid]) - before
 
 
 def counted(pid: int, var: Path, label: str, work) -> int:
@@ -155,6 +164,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--requests", type=int, default=200, help="requests per phase")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=900,
+        help="seconds a request to the server under Valgrind may take (the first ones build "
+        "caches at Valgrind's speed; on a machine shared by many processes, minutes)",
+    )
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="no Valgrind: the server's CPU time per request from /proc (fast, but it moves "
+        "with the machine's load: compare two versions only in runs side by side)",
+    )
     args = parser.parse_args()
     url, var = throughput.fresh_database(args.backend, "wmi_cost")
     n = args.requests
@@ -176,12 +198,13 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(30)
-    proc, base = valgrind_server(url, var)
+    proc, base = valgrind_server(url, var, valgrind=not args.cpu_time)
     try:
         pid = proc.pid
-        control(pid, "--instr=on")
+        if not args.cpu_time:
+            control(pid, "--instr=on")
         rng = random.Random(7)
-        with httpx.Client(base_url=base, timeout=120) as http:
+        with httpx.Client(base_url=base, timeout=args.timeout) as http:
 
             def get(path: str, token: str | None = None) -> None:
                 headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -226,7 +249,7 @@ def main() -> None:
                     cookies, page = browsers[-1]
                     if page not in open_browsers:  # one keep-alive connection per browser
                         open_browsers[page] = httpx.Client(
-                            base_url=base, timeout=120, cookies=cookies
+                            base_url=base, timeout=args.timeout, cookies=cookies
                         )
                     b = open_browsers[page]
                     html = b.get(page).text
@@ -252,13 +275,17 @@ def main() -> None:
             ]
             results = {}
             for label, work in phases:
-                results[label] = counted(pid, var, label.split()[0], work) / n
+                if args.cpu_time:
+                    results[label] = cpu_counted(pid, work) * 1e6 / n  # microseconds
+                else:
+                    results[label] = counted(pid, var, label.split()[0], work) / n
         bare = results["bare GET /api/v1/ping"]
         print(f"backend={args.backend}  {n} requests per phase, one connection, sequential")
         for label, per in results.items():
             unit = "question" if label.startswith("web") else "request "
+            cost = f"{per:7.0f} us of CPU" if args.cpu_time else f"{per / 1e6:7.3f} M instructions"
             print(
-                f"{label:<26}: {per / 1e6:7.3f} M instructions per {unit}  "
+                f"{label:<26}: {cost} per {unit}  "
                 f"{per / bare:5.2f} x bare  (throughput ratio bound {bare / per:.3f})"
             )
     finally:

@@ -144,6 +144,8 @@ def test_unverified_address_is_never_linked_nor_given_an_account(client, session
         ("untrusted", "has a signature that does not match its content"),
         ("wrong-aud", "was issued for another application (wrong audience)"),
         ("wrong-nonce", "belongs to another sign-in (wrong nonce)"),
+        ("wrong-iss", "was issued by another provider (wrong issuer)"),
+        ("expired", "has expired"),
     ],
 )
 def test_bad_id_tokens_are_refused_with_a_page(client, session, name, words):

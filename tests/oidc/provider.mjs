@@ -14,6 +14,8 @@
 //   wmi-untrusted    the ID token is signed with a key the provider never published (same kid)
 //   wmi-wrong-aud    the ID token is re-signed with the provider's own key for another audience
 //   wmi-wrong-nonce  the ID token is re-signed with the provider's own key and another nonce
+//   wmi-wrong-iss    the ID token is re-signed with the provider's own key, naming another issuer
+//   wmi-expired      the ID token is re-signed with the provider's own key, expired half an hour ago
 // Consent is taken as given for every client, so a sign-in is one form.
 import { createServer } from 'node:http';
 
@@ -33,7 +35,10 @@ const providerKey = await signingKey();
 const strangerKey = await signingKey(); // never published in the JWKS
 const jwk = { ...(await jose.exportJWK(providerKey)), kid: KID, alg: 'RS256', use: 'sig' };
 
-const CLIENTS = ['wmi', 'wmi-tampered', 'wmi-untrusted', 'wmi-wrong-aud', 'wmi-wrong-nonce'];
+const CLIENTS = [
+  'wmi', 'wmi-tampered', 'wmi-untrusted', 'wmi-wrong-aud', 'wmi-wrong-nonce', 'wmi-wrong-iss',
+  'wmi-expired',
+];
 const REDIRECT = /^http:\/\/(testserver|127\.0\.0\.1:\d+)\/signin\/oidc\/[a-z0-9-]+\/callback$/;
 
 function account(login) {
@@ -97,6 +102,12 @@ async function misbehave(clientId, idToken) {
       return resign(providerKey, { aud: 'another-relying-party' });
     case 'wmi-wrong-nonce':
       return resign(providerKey, { nonce: 'a-nonce-this-client-never-sent' });
+    case 'wmi-wrong-iss':
+      return resign(providerKey, { iss: 'https://another-provider.example' });
+    case 'wmi-expired': {
+      const now = Math.floor(Date.now() / 1000);
+      return resign(providerKey, { iat: now - 3600, exp: now - 1800 });
+    }
     default:
       return idToken;
   }

@@ -91,6 +91,8 @@ def configs(issuer: str) -> list[OidcProvider]:
         client("untrusted", "Untrusted ID", "wmi-untrusted"),
         client("wrong-aud", "Wrong audience ID", "wmi-wrong-aud"),
         client("wrong-nonce", "Wrong nonce ID", "wmi-wrong-nonce"),
+        client("wrong-iss", "Wrong issuer ID", "wmi-wrong-iss"),
+        client("expired", "Expired ID", "wmi-expired"),
         client("gone", "Gone ID", "wmi", at=f"http://127.0.0.1:{free_port()}"),
     ]
 

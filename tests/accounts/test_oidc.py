@@ -1,18 +1,22 @@
 """OpenID Connect sign-in against a real OpenID Provider (tests/oidc/provider.mjs): the whole
 authorization-code flow over HTTP, linking, SSO-required domains, and every refusal."""
 
+import json
+import threading
 import uuid
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlmodel import select
 
 from app.accounts.models import OidcLink, User
+from app.core.config import OidcProvider
 from app.core.models import AuditEntry
 from tests.conftest import FakeClock, _base_settings
 from tests.factories.accounts import PASSWORD, csrf, csrf_from, make_user, sign_in
-from tests.oidc.provider import configs, sign_in_at_provider
+from tests.oidc.provider import configs, free_port, sign_in_at_provider
 
 
 @pytest.fixture
@@ -21,10 +25,40 @@ def clock() -> FakeClock:
     return FakeClock(datetime.now(UTC))
 
 
+@pytest.fixture(scope="module")
+def half_provider():
+    """A provider whose discovery document answers but whose token endpoint is down."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    issuer = f"http://127.0.0.1:{server.server_port}"
+    document = {
+        "issuer": issuer,
+        "authorization_endpoint": issuer + "/auth",
+        "token_endpoint": f"http://127.0.0.1:{free_port()}/token",  # nobody listens there
+        "jwks_uri": issuer + "/jwks",
+    }
+
+    class Discovery(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the standard library's name)
+            body = json.dumps(document).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server.RequestHandlerClass = Discovery
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield OidcProvider(name="half", label="Half ID", issuer=issuer, client_id="wmi")
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture
-def settings(database_url, tmp_path, oidc_provider):
+def settings(database_url, tmp_path, oidc_provider, half_provider):
     base = _base_settings(tmp_path, database_url)
-    return base.model_copy(update={"oidc_providers": configs(oidc_provider.issuer)})
+    providers = [*configs(oidc_provider.issuer), half_provider]
+    return base.model_copy(update={"oidc_providers": providers})
 
 
 def email() -> str:
@@ -194,6 +228,14 @@ def test_an_unreachable_provider_gets_a_clear_page(client):
     token = csrf_from(client.get("/signin").text)
     refused = client.post("/signin/oidc/gone", data={"csrf_token": token})
     assert refused.status_code == 502 and "Gone ID could not be reached" in refused.text
+
+
+def test_a_provider_down_when_the_code_is_exchanged_gets_a_clear_page(client, session):
+    state = parse_qs(urlsplit(start(client, "half")).query)["state"][0]
+    refused = client.get(f"/signin/oidc/half/callback?state={state}&code=some-code")
+    assert refused.status_code == 502
+    assert "Half ID could not be reached to finish signing in" in refused.text
+    assert actions(session)[-1] == "account.signin_sso_failed"
 
 
 def test_sso_required_domain_refuses_passwords_and_names_the_provider(client, session):

@@ -6,6 +6,7 @@ text is identical) are near-duplicates, within a pool and across the pools of a 
 examined separately, so the same short question may open items of two tracks.)
 """
 
+import functools
 import math
 import re
 import sys
@@ -39,7 +40,9 @@ POOL_STATUS = {
 }
 
 
+@functools.lru_cache(maxsize=16_384)
 def shingles(text: str, n: int = 3) -> frozenset:
+    """Cached: the workbench compares a saved stem with its track's on every save."""
     words = re.findall(r"[a-z0-9]+", text.lower())
     if len(words) < n:
         return frozenset([" ".join(words)])

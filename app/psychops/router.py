@@ -84,7 +84,19 @@ def export_page(
     return _export(session, settings, _track(track), fmt, revision)
 
 
-@api.get("/{track}/responses.{fmt}")
+EXPORT_CONTENT = {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+}
+
+
+@api.get(
+    "/{track}/responses.{fmt}",
+    response_class=Response,
+    responses={
+        200: {"description": "The response matrix as CSV or Parquet", "content": EXPORT_CONTENT}
+    },
+)
 def export_api(
     session: SessionDep, settings: SettingsDep, track: TrackCode, fmt: Format,
     revision: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,

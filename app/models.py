@@ -44,7 +44,7 @@ from app.itembank.models import (  # noqa: F401
     ItemWithdrawal,
     PracticeResponse,
 )
-from app.psychops.analysis_models import ItemAnalysis  # noqa: F401
+from app.psychops.analysis_models import ItemAnalysis, ItemAnalysisItem  # noqa: F401
 from app.psychops.models import CalibrationItem, CalibrationRun  # noqa: F401
 from app.reports.models import AttemptFact, DomainFact  # noqa: F401
 from app.standards.models import (  # noqa: F401

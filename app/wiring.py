@@ -23,6 +23,7 @@ from app.exams import notices as _exam_notices  # noqa: F401  (registers exams.r
 from app.exams.ports import Ports
 from app.itembank.flags import ItemFlags
 from app.psychops import analysis
+from app.psychops import item_views as _item_views  # noqa: F401  (registers the item charts)
 from app.psychops import snapshots as _snapshots  # also registers the item analysis
 
 

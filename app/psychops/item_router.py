@@ -12,7 +12,6 @@ from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.deps import Now, SettingsDep
 from app.core.errors import InvalidInput, NotFound
-from app.courses import service as courses
 from app.psychops import analysis, health, item_views, snapshots
 from app.web.templating import flash, redirect, render
 
@@ -39,11 +38,14 @@ def _track(code: str) -> str:
 
 
 def _state(request: Request, session, track: str) -> dict:
-    """The newest analysis, how many attempts closed since, whether a run is queued."""
-    snap = snapshots.latest(session, track=track)
+    """The newest analysis (its list columns only), how many attempts closed since, whether a
+    run is queued."""
+    snap = snapshots.latest_head(session, track=track)
+    items = [] if snap is None else snapshots.listing(session, snap.id)
     n, last = snapshots.closed_attempts(session, track=track)
     pending = snapshots.job_state(session, f"item_analysis:{track}:{n}:{last}")
-    return {"snap": snap, "closed": n, "newer": n - (snap.attempts if snap else 0),
+    return {"snap": snap, "items": items, "flagged": sum(1 for s in items if s.flags),
+            "closed": n, "newer": n - (snap.attempts if snap else 0),
             "pending": pending if pending in ("queued", "running") else None}  # fmt: skip
 
 
@@ -85,10 +87,11 @@ def analysis_csv(session: SessionDep, track: TrackCode):
 def _latest(session, code: str) -> snapshots.Snapshot:
     snap = snapshots.latest(session, track=code)
     if snap is None:
-        raise NotFound(
-            f"{code} has no item analysis yet: run one from /admin/pools/{code}/analysis."
-        )
+        raise NotFound(_NONE.format(code=code))
     return snap
+
+
+_NONE = "{code} has no item analysis yet: run one from /admin/pools/{code}/analysis."
 
 
 @web.get("/{track}/items/{version}")
@@ -96,13 +99,16 @@ def item_page(
     request: Request, session: SessionDep, track: TrackCode, version: VersionId, now: Now
 ):
     code = _track(track)
-    snap = _latest(session, code)
-    cut = courses.cut_in_force(session, track=courses.get_track(session, code),
-                               now=now).theta  # fmt: skip
-    page = item_views.item_page(snap, version, cut=cut)
-    if page is None:
+    snap = snapshots.latest_head(session, track=code)
+    if snap is None:
+        raise NotFound(_NONE.format(code=code))
+    found = snapshots.item(session, snap.id, version)
+    if found is None:
         raise NotFound(f"Item version {version} has no responses in the {code} item analysis "
                        f"{snap.id}.")  # fmt: skip
+    stats, drawn = found
+    page = item_views.item_page(snap, stats, cut=item_views.cut_of(session, code, now),
+                                drawn=drawn)  # fmt: skip
     return render(
         request, "psychops/item.html",
         {"track": code, "snap": snap, "page": page, "s": page.stats,

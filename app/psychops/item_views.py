@@ -1,5 +1,11 @@
 """What the item analysis pages show: the list of a track's items and one item's page with its
-plots (matplotlib SVG through app/web/plots.py, each beside a table with the same numbers)."""
+plots (matplotlib SVG through app/web/plots.py, each beside a table with the same numbers).
+
+Drawing an item's three charts costs 100-300 ms of CPU, so the charts job draws every item's
+ahead, once per analysis, at the cut in force then, and keeps them with the item's row; an item
+page shows the kept charts, and draws its own only when they are not drawn yet or the cut has
+changed since.
+"""
 
 import csv
 import io
@@ -7,10 +13,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from sqlmodel import Session
 
+from app.core import jobs
+from app.courses import service as courses
 from app.psychometrics import irt
-from app.psychops import analysis
-from app.psychops.snapshots import Snapshot
+from app.psychops import analysis, snapshots
+from app.psychops.snapshots import Head, Snapshot
 from app.web import plots
 
 GRID = np.round(np.linspace(-4.0, 4.0, 81), 2)
@@ -49,19 +58,27 @@ class ItemPage:
     options: list[str]
     quintiles: list[tuple[str, float]]
     information: list[tuple[float, float]]
-    icc_chart: plots.Chart
-    option_chart: plots.Chart | None
-    information_chart: plots.Chart | None
+    icc_chart: plots.Chart | plots.Drawn
+    option_chart: plots.Chart | plots.Drawn | None
+    information_chart: plots.Chart | plots.Drawn | None
+    drawn_ahead: bool = False
+
+    def charts(self, *, cut: float) -> dict:
+        """The SVG data: URIs of the three charts (drawing them if needed), to keep."""
+        uri = {k: None if c is None else c.uri for k, c in (
+            ("icc", self.icc_chart), ("options", self.option_chart),
+            ("information", self.information_chart))}  # fmt: skip
+        return {"cut": cut, **uri}
 
 
 def _arrays(abc) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array([abc[0]]), np.array([abc[1]]), np.array([abc[2]])
 
 
-def item_page(snapshot: Snapshot, version: int, *, cut: float) -> ItemPage | None:
-    stats = snapshot.by_version.get(version)
-    if stats is None:
-        return None
+def item_page(
+    head: Head, stats: analysis.ItemStats, *, cut: float, drawn: dict | None = None
+) -> ItemPage:
+    """An item's page; its charts those drawn ahead when they were drawn at this cut."""
     abc = None if stats.abc is None else tuple(float(x) for x in stats.abc)
     model = None if abc is None else irt.probability(GRID, *_arrays(abc))[:, 0]
     rows = []
@@ -74,7 +91,7 @@ def item_page(snapshot: Snapshot, version: int, *, cut: float) -> ItemPage | Non
         [(r.theta, r.observed, r.low, r.high) for r in rows],
         xlabel="ability (theta, logits)", ylabel="share correct", marks=[(cut, "cut")],
     )  # fmt: skip
-    means = snapshot.summary.get("quintile_theta", [])
+    means = head.summary.get("quintile_theta", [])
     quintiles = [(name, t) for name, t in zip(analysis.QUINTILES, means, strict=False)
                  if t is not None]  # fmt: skip
     options = sorted({o for shares in stats.choice.values() for o in shares})
@@ -97,8 +114,40 @@ def item_page(snapshot: Snapshot, version: int, *, cut: float) -> ItemPage | Non
             {"information": (GRID, info)}, xlabel="ability (theta, logits)",
             ylabel="item information", marks=[(cut, "cut")],
         )  # fmt: skip
+    if drawn is not None and drawn.get("cut") == cut:
+        kept = {k: None if drawn.get(k) is None else plots.Drawn(drawn[k])
+                for k in ("icc", "options", "information")}  # fmt: skip
+        return ItemPage(stats, abc, cut, rows, options, quintiles, information,
+                        kept["icc"] or icc_chart, kept["options"], kept["information"],
+                        drawn_ahead=True)  # fmt: skip
     return ItemPage(stats, abc, cut, rows, options, quintiles, information, icc_chart,
                     option_chart, information_chart)  # fmt: skip
+
+
+def cut_of(session: Session, track: str, now) -> float:
+    """The cut in force for the track (the charts mark it)."""
+    return courses.cut_in_force(session, track=courses.get_track(session, track), now=now).theta
+
+
+CHART_BATCH = 25  # items drawn between commits (and progress reports)
+
+
+@jobs.handler(snapshots.CHARTS, lease_seconds=600, max_tries=3, backoff_seconds=60)
+def charts_job(ctx: jobs.Context) -> dict:
+    """Draw the item pages' charts of an analysis ahead, at the cut in force now, and keep
+    them with its items; committed every CHART_BATCH items, so a restart resumes where it
+    stopped."""
+    session = ctx.session
+    head = snapshots.head(session, int(ctx.payload["analysis_id"]))
+    cut = cut_of(session, head.track, ctx.now())
+    todo = snapshots.undrawn(session, head.id)
+    for k, row_id in enumerate(todo, start=1):
+        ctx.check()
+        stats = snapshots.stats_of(session, row_id)
+        snapshots.store_charts(session, row_id, item_page(head, stats, cut=cut).charts(cut=cut))
+        if k % CHART_BATCH == 0 or k == len(todo):
+            ctx.progress(k / len(todo), f"{k} of {len(todo)} items drawn")
+    return {"analysis_id": head.id, "drawn": len(todo), "cut": cut}
 
 
 CSV_COLUMNS = ("item", "version", "pretest", "n", "omits", "omit_rate", "p", "r_theta",

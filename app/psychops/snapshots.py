@@ -2,17 +2,20 @@
 
 At scale (hundreds of items, tens of thousands of candidates) the analysis takes tens of
 seconds, so no page computes it: an administrator (or `run_now` in a command or a bench) runs
-it; the result is one `item_analysis` row, and the item list and item pages read the newest row
-of the track (cached per process by its id: rows never change). A run covers the closed
-attempts up to the newest one when it started; the pages say how many closed since.
+it; the result is one `item_analysis` row and one `item_analysis_item` row per item version. The
+item list reads the newest analysis's list columns only (`listing`), an item page one item's row
+(`item`); the CSV, the API and the monitoring read the whole analysis (`get`, cached per process
+by its id: rows never change). A run covers the closed attempts up to the newest one when it
+started; the pages say how many closed since. The analysis queues the job that draws every
+item page's charts ahead (app/psychops/item_views.py), so no page view draws them.
 """
 
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import func, insert, update
+from sqlmodel import Session, col, select
 
 from app.core import db, jobs
 from app.core.clock import to_db
@@ -22,15 +25,15 @@ from app.exams.models import ExamAttempt
 from app.itembank import pools
 from app.itembank.models import Item, ItemVersion
 from app.psychops import analysis, loading
-from app.psychops.analysis_models import ItemAnalysis
+from app.psychops.analysis_models import ItemAnalysis, ItemAnalysisItem
 
 KIND = "psychops.item_analysis"
 CLOSED = ("finished", "expired")
 
 
 @dataclass(frozen=True)
-class Snapshot:
-    """A stored analysis, its items parsed (treat as read-only)."""
+class Head:
+    """A stored analysis without its items."""
 
     id: int
     track: str
@@ -40,12 +43,41 @@ class Snapshot:
     last_attempt_id: int
     computed_at: datetime
     summary: dict
+
+
+@dataclass(frozen=True)
+class Snapshot(Head):
+    """A stored analysis, its items parsed (treat as read-only)."""
+
     items: list[analysis.ItemStats]
     by_version: dict[int, analysis.ItemStats]
 
     @property
     def flagged(self) -> list[analysis.ItemStats]:
         return [s for s in self.items if s.flags]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One line of the item list: the columns it shows."""
+
+    version: int
+    item: str
+    pretest: bool
+    n: int
+    omit_rate: float
+    p: float
+    r_theta: float | None
+    median_seconds: float
+    rmsd: float | None
+    sx2: float | None
+    sx2_df: int | None
+    sx2_p: float | None
+    flags: tuple[str, ...]
+
+
+LISTED = tuple(Listed.__dataclass_fields__)
+CHARTS = "psychops.item_charts"
 
 
 def parameters(session: Session, *, track: str) -> tuple[int | None, analysis.Params, frozenset]:
@@ -88,8 +120,7 @@ def compute(session: Session, *, track: str, now: datetime, progress=None) -> It
     stats, quintiles = analysis.analyse(data, params, codes, calibrated)
     row = ItemAnalysis(
         track=track, revision_id=revision_id, attempts=data.attempts, responses=len(data),
-        last_attempt_id=int(data.attempt.max()) if len(data) else 0,
-        items=[s.to_dict() for s in stats], computed_at=to_db(now),
+        last_attempt_id=int(data.attempt.max()) if len(data) else 0, computed_at=to_db(now),
         summary={"quintile_theta": quintiles, "thresholds": analysis.THRESHOLDS,
                  "min_responses": analysis.MIN_RESPONSES,
                  "load_seconds": round(loaded - started, 2),
@@ -97,6 +128,13 @@ def compute(session: Session, *, track: str, now: datetime, progress=None) -> It
     )  # fmt: skip
     session.add(row)
     session.flush()
+    items = [s.to_dict() for s in stats]
+    if items:
+        session.execute(insert(ItemAnalysisItem), [
+            {**{k: d[k] for k in LISTED}, "analysis_id": row.id, "stats": d}
+            for d in items
+        ])  # fmt: skip
+    jobs.enqueue(session, CHARTS, {"analysis_id": row.id}, at=now, key=f"item_charts:{row.id}")
     return row
 
 
@@ -111,7 +149,7 @@ def run_now(session: Session, *, track: str, now: datetime) -> int:
 def analysis_job(ctx: jobs.Context) -> dict:
     row = compute(ctx.session, track=str(ctx.payload["track"]), now=ctx.now(),
                   progress=ctx.progress)  # fmt: skip
-    return {"analysis_id": row.id, "items": len(row.items), "responses": row.responses}
+    return {"analysis_id": row.id, "responses": row.responses}
 
 
 def closed_attempts(session: Session, *, track: str) -> tuple[int, int]:
@@ -146,22 +184,77 @@ def latest(session: Session, *, track: str) -> Snapshot | None:
     return None if analysis_id is None else get(session, analysis_id)
 
 
+def head(session: Session, analysis_id: int) -> Head:
+    row = session.get(ItemAnalysis, analysis_id)
+    if row is None:
+        raise NotFound(f"There is no item analysis {analysis_id}.")
+    return Head(
+        id=analysis_id, track=row.track, revision_id=row.revision_id, attempts=row.attempts,
+        responses=row.responses, last_attempt_id=row.last_attempt_id,
+        computed_at=row.computed_at, summary=dict(row.summary),
+    )  # fmt: skip
+
+
+def latest_head(session: Session, *, track: str) -> Head | None:
+    analysis_id = latest_id(session, track=track)
+    return None if analysis_id is None else head(session, analysis_id)
+
+
 def get(session: Session, analysis_id: int) -> Snapshot:
     key = (db.cache_scope(session), analysis_id)
     hit = _SNAPSHOTS.get(key)
     if hit is not None:
         return hit
-    row = session.get(ItemAnalysis, analysis_id)
-    if row is None:
-        raise NotFound(f"There is no item analysis {analysis_id}.")
-    items = [analysis.ItemStats.from_dict(d) for d in row.items]
-    snap = Snapshot(
-        id=analysis_id, track=row.track, revision_id=row.revision_id, attempts=row.attempts,
-        responses=row.responses, last_attempt_id=row.last_attempt_id,
-        computed_at=row.computed_at, summary=dict(row.summary), items=items,
-        by_version={s.version: s for s in items},
-    )  # fmt: skip
+    top = head(session, analysis_id)
+    query = select(ItemAnalysisItem.stats).where(ItemAnalysisItem.analysis_id == analysis_id)
+    items = [analysis.ItemStats.from_dict(d)
+             for d in session.exec(query.order_by(ItemAnalysisItem.id))]  # fmt: skip
+    snap = Snapshot(**top.__dict__, items=items, by_version={s.version: s for s in items})
     return _SNAPSHOTS.put(key, snap)
+
+
+def listing(session: Session, analysis_id: int) -> list[Listed]:
+    """The item list's columns of every item of the analysis, in the analysis's order."""
+    columns = [getattr(ItemAnalysisItem, k) for k in LISTED]
+    query = select(*columns).where(ItemAnalysisItem.analysis_id == analysis_id)
+    rows = session.exec(query.order_by(ItemAnalysisItem.id))
+    return [Listed(**{**dict(zip(LISTED, r, strict=True)), "flags": tuple(r[-1])}) for r in rows]
+
+
+def item(
+    session: Session, analysis_id: int, version: int
+) -> tuple[analysis.ItemStats, dict | None] | None:
+    """One item version's statistics in the analysis and its charts drawn ahead (None if not
+    yet drawn); None if the analysis has no such item."""
+    row = session.exec(
+        select(ItemAnalysisItem.stats, ItemAnalysisItem.charts).where(
+            ItemAnalysisItem.analysis_id == analysis_id, ItemAnalysisItem.version == version
+        )
+    ).first()  # fmt: skip
+    return None if row is None else (analysis.ItemStats.from_dict(row[0]), row[1])
+
+
+def undrawn(session: Session, analysis_id: int) -> list[int]:
+    """The ids of the analysis's item rows whose charts are not drawn yet."""
+    query = select(ItemAnalysisItem.id).where(
+        ItemAnalysisItem.analysis_id == analysis_id, col(ItemAnalysisItem.charts).is_(None)
+    )
+    return list(session.exec(query.order_by(ItemAnalysisItem.id)))
+
+
+def stats_of(session: Session, row_id: int) -> analysis.ItemStats:
+    row = session.get(ItemAnalysisItem, row_id)
+    if row is None:
+        raise NotFound(f"There is no item analysis row {row_id}.")
+    return analysis.ItemStats.from_dict(row.stats)
+
+
+def store_charts(session: Session, row_id: int, charts: dict) -> None:
+    """Keep an item row's drawn charts (helper: flushes)."""
+    session.execute(
+        update(ItemAnalysisItem).where(col(ItemAnalysisItem.id) == row_id).values(charts=charts)
+    )
+    session.flush()
 
 
 def job_state(session: Session, key: str) -> str | None:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import io
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -68,6 +69,13 @@ class Chart:
         buffer = io.BytesIO()
         self._draw().savefig(buffer, format="png", dpi=dpi)
         return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A chart drawn earlier, its SVG data: URI kept (a page shows it as it is)."""
+
+    uri: str
 
 
 def _floats(values) -> list[float]:
@@ -232,8 +240,8 @@ def _draw_curve_with_points(line, pts, xlabel, ylabel, labels, marks) -> Figure:
     if pts:
         x, y, lo, hi = (list(v) for v in zip(*pts, strict=True))
         ax.fill_between(x, lo, hi, color=PALETTE[1], alpha=0.18, linewidth=0)
-        below = [a - b for a, b in zip(y, lo, strict=True)]
-        above = [b - a for a, b in zip(y, hi, strict=True)]
+        below = [max(0.0, a - b) for a, b in zip(y, lo, strict=True)]  # rounding: never < 0
+        above = [max(0.0, b - a) for a, b in zip(y, hi, strict=True)]
         ax.errorbar(x, y, yerr=[below, above], fmt="o", color=PALETTE[1], markersize=4,
                     capsize=2, label=labels[1])  # fmt: skip
     _marks(ax, marks)

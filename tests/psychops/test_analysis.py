@@ -126,10 +126,24 @@ def test_the_analysis_runs_as_a_job_and_the_pages_show_it(app, client, session, 
     assert len(omitted) == 1 and omitted[0].omits == 1
     assert omitted[0].omit_rate == 1 / (omitted[0].n + 1)
     first = snap.items[0]
-    assert f'href="/admin/pools/CAWM/items/{first.version}"' in page.text
+    # the list: every item of the analysis, in its order, with its flags, from the list columns
+    links = [f'href="/admin/pools/CAWM/items/{s.version}"' for s in snap.items]
+    assert all(link in page.text for link in links)
+    assert [page.text.index(link) for link in links] == sorted(page.text.index(x) for x in links)
+    assert f"{len(snap.flagged)} of {len(snap.items)} items flagged." in page.text
+    listed = snapshots.listing(session, snap.id)
+    assert [(r.version, r.n, r.p, r.sx2_p, r.flags) for r in listed] == [
+        (s.version, s.n, s.p, s.sx2_p, s.flags) for s in snap.items
+    ]
+    # the charts job (queued by the analysis, run by the drain) drew every item's charts ahead
+    assert snapshots.undrawn(session, snap.id) == []
+    _stats, drawn = snapshots.item(session, snap.id, first.version)
+    assert drawn["cut"] == 0.0 and drawn["icc"].startswith("data:image/svg+xml;base64,")
     item = client.get(f"/admin/pools/CAWM/items/{first.version}")
     assert item.status_code == 200 and f"Item {first.item}" in item.text
     assert item.text.count('src="data:image/svg+xml;base64,') == 3
+    assert f'<img src="{drawn["icc"]}" alt="Share correct in ten ability groups' in item.text
+    assert item.text.count('" alt="') == 3  # every chart has a text alternative
     assert "Observed and model share correct by ability group" in item.text
     assert client.get("/admin/pools/CAWM/items/999999").status_code == 404
     table = client.get("/admin/pools/CAWM/analysis.csv").text.splitlines()
@@ -140,3 +154,20 @@ def test_the_analysis_runs_as_a_job_and_the_pages_show_it(app, client, session, 
     one = client.get(f"/api/v1/admin/pools/CAWM/items/{first.version}").json()
     assert one["p"] == first.p and one["item"] == first.item
     assert client.get("/admin/pools/NOPE/analysis").status_code == 422
+
+
+def test_an_item_page_draws_its_charts_when_none_were_drawn_at_the_cut(app, client, session, clock):
+    _finished(session, clock, 2)
+    sign_in(client, make_admin(session))
+    analysis_id = snapshots.run_now(session, track="CAWM", now=clock())
+    version = snapshots.listing(session, analysis_id)[0].version
+    assert snapshots.item(session, analysis_id, version)[1] is None  # the job has not run
+    page = client.get(f"/admin/pools/CAWM/items/{version}")
+    assert page.status_code == 200 and page.text.count('src="data:image/svg+xml;base64,') == 3
+    row_id = snapshots.undrawn(session, analysis_id)[0]
+    stale = {"cut": 0.5, "icc": "data:image/svg+xml;base64,STALE", "options": None,
+             "information": None}  # fmt: skip
+    snapshots.store_charts(session, row_id, stale)  # drawn at another cut: not shown
+    session.commit()
+    page = client.get(f"/admin/pools/CAWM/items/{version}")
+    assert "STALE" not in page.text and page.text.count('src="data:image/svg+xml;base64,') == 3

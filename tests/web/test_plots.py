@@ -25,3 +25,14 @@ def test_charts_are_cached_by_their_inputs_only():
     same._draw = lambda: calls.append(1)  # a cached chart is never drawn again
     assert same.uri == uri and calls == []
     assert other.uri != uri
+
+
+def test_a_point_whose_interval_ends_a_rounding_error_inside_it_draws():
+    """An interval bound computed separately from its point may miss it by a rounding error
+    (matplotlib refuses negative error bars): the item charts job died on one."""
+    chart = plots.curve_with_points(
+        (np.array([0.0, 1.0]), np.array([0.5, 0.6])),
+        [(0.0, 1.0, 0.9, 1.0 - 1e-16), (1.0, 0.0, 1e-16, 0.1)],
+        xlabel="theta", ylabel="share",
+    )  # fmt: skip
+    assert base64.b64decode(chart.uri.split(",", 1)[1]).startswith(b"<?xml")

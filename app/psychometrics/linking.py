@@ -70,9 +70,7 @@ def displacement(
 ) -> tuple[Arr, Arr]:
     """(a_free - a, b_free - b) per item (N,), NaN for items that were not anchored: each
     anchor's estimate with everything else (items, latent distribution) held at the result."""
-    x = np.asarray(responses, dtype=float)
-    mask = (~np.isnan(x)).astype(float)
-    u = np.nan_to_num(x, nan=0.0)
+    mask, u = calibration.indicators(np.asarray(responses, dtype=float))
     points = np.linspace(-6.0, 6.0, n_quad)
     log_w = calibration._normal_log_weights(points, result.pop_mean, result.pop_sd)
     a, b, c = result.a.copy(), result.b.copy(), result.c.copy()

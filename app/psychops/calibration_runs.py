@@ -43,6 +43,7 @@ MODELS = ("2pl", "3pl")
 MODES = ("pretest", "full", "free")
 MIN_COMMON = 5  # operational items with enough responses that a full recalibration links on
 CLOSED = ("finished", "expired")
+PARTITION = 100_000  # responses read at a time
 _A, _R = db.table(ExamAttempt), db.table(ExamResponse)
 
 
@@ -146,7 +147,8 @@ def load(session: Session, *, track: str, version_ids: list[int]) -> Data:
         .where(_A.c.track == track, _A.c.status.in_(CLOSED))
     )
     result = session.connection().execute(query)
-    rows = np.array([(a, v, bool(ok)) for a, v, ok in result], dtype=np.int64).reshape(-1, 3)
+    parts = [np.array(part, dtype=np.int64) for part in result.partitions(PARTITION)]
+    rows = np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)  # no tuple per row
     position = {v: j for j, v in enumerate(version_ids)}
     column = np.array([position.get(int(v), -1) for v in rows[:, 1]], dtype=np.int64)
     held = column >= 0
@@ -215,7 +217,7 @@ def estimate(
             )
     used = free | anchor
     rows = (~np.isnan(x[:, used])).any(axis=1)
-    xs = x[rows][:, used]
+    xs = x if rows.all() and used.all() else x[rows][:, used]  # a copy only when needed
     anchors = None
     if anchor.any():
         held = anchor[used]

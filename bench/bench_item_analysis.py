@@ -1,6 +1,6 @@
-"""Item analysis at scale: a track with 600 items and 50,000 candidates (about 2.5 million
-responses) in the real database; the analysis's time and peak memory, and the time of the item
-list and an item page (issue 16).
+"""Item analysis and calibration at scale: a track with 600 items and 50,000 candidates (about
+2.5 million responses) in the real database; the analysis's and a calibration run's time and
+peak memory, and the time of the item list and an item page (issue 16).
 
 Builds a SQLite database by the migrations and the real content, then inserts in
 bulk (Core executemany): 600 synthetic CAWM items (580 operational over the six blueprint
@@ -9,19 +9,23 @@ candidates and one closed attempt each. Each attempt gives 30 to 60 operational 
 stages, as an adaptive test would (the choice depends on the answers only): 10 at random, then
 the rest near the EAP of those 10 answers, with 5 pretest items among them; answered from the 3PL
 with the revision's very parameters, except MISFIT items (chosen at random) answered at random;
-2% of attempts expire with an item
-shown and unanswered. Then:
-  1. the analysis (`snapshots.run_now`, what the job runs) in a child process: wall time and
-     the child's peak RSS (getrusage of the children);
-  2. on the application create_app builds (in-process ASGI, no network), signed in as an
+2% of attempts expire with an item shown and unanswered. The generated database is kept under
+var/bench/, its file named by the parameters (generation takes a quarter of an hour; delete the
+file to generate again). Then, on that one database (--parts chooses):
+  analysis: the analysis (`snapshots.run_now`, what the job runs) in a child process: seconds,
+     wall time and the child's own peak RSS (wait4);
+  charts: the job the analysis queued that draws every item page's charts ahead (child);
+  calibration: what an administrator starts, `calibration_runs.start` (3PL, --mode, the
+     platform's minimum responses per item), run by the platform's job runner (child);
+  pages: on the application create_app builds (in-process ASGI, no network), signed in as an
      administrator: GET /admin/pools/CAWM/analysis and GET /admin/pools/CAWM/items/<v> for
-     several items, first request and median of --repeat.
+     five items, first request and median of --repeat.
 
   nice -n 10 .venv/bin/python bench/bench_item_analysis.py --items 600 --candidates 50000
 """
 
 import argparse
-import resource
+import os
 import statistics
 import subprocess
 import sys
@@ -39,7 +43,9 @@ from sqlmodel import Session, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app import wiring  # noqa: E402
 from app.accounts.models import Role, User  # noqa: E402
+from app.core.clock import utcnow  # noqa: E402
 from app.core.config import Settings  # noqa: E402
 from app.core.db import make_engine, migrate  # noqa: E402
 from app.core.security import hash_password  # noqa: E402
@@ -48,7 +54,7 @@ from app.exams.models import ExamAttempt, ExamPool, ExamResponse  # noqa: E402
 from app.itembank import pools  # noqa: E402
 from app.itembank.models import Item, ItemVersion  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.psychops import snapshots  # noqa: E402
+from app.psychops import calibration_runs, snapshots  # noqa: E402
 
 DOMAINS = "ABCDEF"
 PRETEST, PRETEST_PER_ATTEMPT = 20, 5
@@ -58,6 +64,8 @@ GRID = np.linspace(-4, 4, 41)
 CHUNK = 20_000
 START = datetime(2026, 1, 5, tzinfo=UTC)
 PASSWORD = "bench-password-123"
+BENCH_DIR = ROOT / "var" / "bench"
+GENERATOR = 2  # bump when build() changes what it generates (the cached file's name holds it)
 
 
 def _items(session: Session, n_items: int, rng: np.random.Generator, now) -> list[dict]:
@@ -196,6 +204,24 @@ def _p(theta, given, a, b, misfit) -> np.ndarray:
     return np.where(misfit[given], 0.5, p)
 
 
+def cached_db(n_items: int, n_candidates: int, seed: int, tmp: Path) -> Path:
+    """The generated database for these parameters, kept under var/bench/ between runs (its
+    generation takes a quarter of an hour); built (into a temporary file, then renamed) when
+    absent. The file name holds every parameter and the generator's version."""
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    path = BENCH_DIR / f"item-analysis-v{GENERATOR}-i{n_items}-c{n_candidates}-s{seed}.db"
+    if path.exists():
+        print(f"reusing {path.relative_to(ROOT)} (delete it to generate again)")
+        return path
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    counts = build(_settings(f"sqlite:///{partial}", tmp), n_items, n_candidates, seed)
+    print(f"built {counts} in {time.perf_counter() - t0:.0f} s")
+    partial.rename(path)
+    return path
+
+
 def analyse(url: str, var_dir: str) -> None:
     """(child process) run the analysis once; print its seconds and the analysis id."""
     settings = _settings(url, Path(var_dir))
@@ -203,7 +229,57 @@ def analyse(url: str, var_dir: str) -> None:
     with Session(engine) as session:
         t0 = time.perf_counter()
         analysis_id = snapshots.run_now(session, track="CAWM", now=datetime.now(UTC))
-        print(f"ANALYSIS {analysis_id} {time.perf_counter() - t0:.2f}")
+        print(f"RESULT {time.perf_counter() - t0:.2f} analysis {analysis_id}")
+
+
+def charts(url: str, var_dir: str) -> None:
+    """(child process) run the job the analysis queued that draws every item page's charts."""
+    settings = _settings(url, Path(var_dir))
+    engine = make_engine(settings.database_url)
+    t0 = time.perf_counter()
+    done = wiring.job_runner(engine, settings, utcnow).drain(kinds=(snapshots.CHARTS,))
+    seconds = time.perf_counter() - t0
+    with Session(engine) as session:
+        analysis_id = snapshots.latest_id(session, track="CAWM") or 0
+        items = len(snapshots.listing(session, analysis_id))
+        left = len(snapshots.undrawn(session, analysis_id))
+    print(f"RESULT {seconds:.2f} jobs {[o.status for o in done]}, drew {items - left} of the "
+          f"{items} items' charts of analysis {analysis_id}")  # fmt: skip
+
+
+def calibrate(url: str, var_dir: str, mode: str) -> None:
+    """(child process) what an administrator starts: a 3PL calibration run of CAWM with the
+    platform's minimum responses per item, run by the platform's job runner."""
+    settings = _settings(url, Path(var_dir))
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        run_id = calibration_runs.start(
+            session, track="CAWM", model="3pl", mode=mode, now=datetime.now(UTC),
+            min_responses=settings.calibration_min_responses,
+        ).id  # fmt: skip
+    t0 = time.perf_counter()
+    wiring.job_runner(engine, settings, utcnow).drain(kinds=(calibration_runs.JOB,))
+    seconds = time.perf_counter() - t0
+    with Session(engine) as session:
+        run = calibration_runs.get(session, run_id)
+        print(f"RESULT {seconds:.2f} run {run_id} {run.status} {run.error or ''} {run.summary}")
+
+
+def child(*args: str) -> tuple[str, float, float, float]:
+    """Run this script with args in a child process: (its RESULT line, wall seconds, the
+    child's CPU seconds and its own peak RSS in MiB, from wait4)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, __file__, *args], stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        out.seek(0), err.seek(0)
+        text = out.read()
+        if proc.returncode != 0 or "RESULT " not in text:
+            raise SystemExit(f"child {args[0]} failed:\n{text}\n{err.read()}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return text.split("RESULT ")[1].strip(), wall, cpu, usage.ru_maxrss / 1024  # KiB -> MiB
 
 
 def _settings(url: str, var_dir: Path) -> Settings:
@@ -230,15 +306,18 @@ def pages(settings: Settings, repeat: int) -> dict:
         token = client.get("/signin").text.split('name="csrf_token" value="')[1].split('"')[0]
         client.post("/signin", data={"email": "admin@bench.example", "password": PASSWORD,
                                      "csrf_token": token})  # fmt: skip
-        snap = snapshots.latest(session, track="CAWM")
-        versions = [s.version for s in snap.items if not s.pretest][:: max(1, len(snap.items) // 5)]
+        listed = snapshots.listing(session, snapshots.latest_id(session, track="CAWM") or 0)
+        versions = [s.version for s in listed if not s.pretest][:: max(1, len(listed) // 5)]
         out["baseline /admin/users"] = _time(client, "/admin/users", repeat)
         out["item list"] = _time(client, "/admin/pools/CAWM/analysis", repeat)
         for v in versions[:5]:
             out[f"item {v}"] = _time(client, f"/admin/pools/CAWM/items/{v}", repeat)
-        out["flagged"] = [(s.item, s.flags) for s in snap.flagged]
+        out["flagged"] = [(s.item, s.flags) for s in listed if s.flags]
     app.state.engine.dispose()
     return out
+
+
+PARTS = ("analysis", "charts", "calibration", "pages")
 
 
 def main() -> None:
@@ -246,24 +325,39 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=600)
     parser.add_argument("--candidates", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--analyse", nargs=2, metavar=("URL", "VAR_DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--parts", default=",".join(PARTS), help="which of " + ", ".join(PARTS))
+    parser.add_argument("--mode", default="full", choices=calibration_runs.MODES,
+                        help="the calibration run's mode")  # fmt: skip
+    parser.add_argument("--build-only", action="store_true", help="generate (or find) the database")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.analyse:
-        return analyse(*args.analyse)
+    if args.child:
+        kind, *rest = args.child
+        return {"analysis": analyse, "charts": charts, "calibration": calibrate}[kind](*rest)
     tmp = Path(tempfile.mkdtemp(prefix="wmi-bench-analysis-"))
-    settings = _settings(f"sqlite:///{tmp / 'bench.db'}", tmp)
-    t0 = time.perf_counter()
-    counts = build(settings, args.items, args.candidates)
-    print(f"built {counts} in {time.perf_counter() - t0:.0f} s")
-    t0 = time.perf_counter()
-    child = subprocess.run([sys.executable, __file__, "--analyse", settings.database_url, str(tmp)],
-                           capture_output=True, text=True, check=True)  # fmt: skip
-    wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB -> MiB
-    inside = child.stdout.split("ANALYSIS ")[1].split()
-    print(f"item analysis: {float(inside[1]):.1f} s inside the child ({wall:.1f} s with its "
-          f"start-up), peak RSS {peak:.0f} MiB (targets: 120 s, 2048 MiB)")  # fmt: skip
-    timings = pages(settings, args.repeat)
+    path = cached_db(args.items, args.candidates, args.seed, tmp)
+    settings = _settings(f"sqlite:///{path}", tmp)
+    migrate(settings)  # a database kept from an earlier run: brought to the current head
+    parts = args.parts.split(",")
+    if args.build_only:
+        return None
+    targets = {"analysis": "targets 120 s, 2048 MiB", "calibration": "targets 120 s, 2048 MiB",
+               "charts": "a background job after the analysis; no target"}  # fmt: skip
+    for part in ("analysis", "charts", "calibration"):
+        if part in parts:
+            extra = [args.mode] if part == "calibration" else []
+            result, wall, cpu, peak = child("--child", part, settings.database_url, str(tmp),
+                                            *extra)  # fmt: skip
+            inside = float(result.split()[0])
+            print(f"{part}: {inside:.1f} s wall inside the child ({wall:.1f} s with its start-up;"
+                  f" the child's CPU {cpu:.1f} s), peak RSS {peak:.0f} MiB ({targets[part]}): "
+                  f"{result}")  # fmt: skip
+    if "pages" in parts:
+        show(pages(settings, args.repeat))
+
+
+def show(timings: dict) -> None:
     flagged = timings.pop("flagged")
     for name, times in timings.items():
         wall, cpu = [t[0] for t in times], [t[1] for t in times]

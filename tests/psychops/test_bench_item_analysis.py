@@ -1,6 +1,7 @@
 """The code path of bench/bench_item_analysis.py at a small size: the bulk-built database, the
-analysis as the job runs it, the item list and item pages over ASGI; items answered at random
-are flagged by S-X2. (No timings asserted.)"""
+analysis as the job runs it, the charts job and a calibration run in child processes, the item
+list and item pages over ASGI; items answered at random are flagged by S-X2. (No timings
+asserted.)"""
 
 import ast
 import importlib.util
@@ -40,5 +41,10 @@ def test_the_bench_at_a_small_size(tmp_path, capsys):
         assert len(misfit - planted) <= 0.15 * len(others)  # few model-true items are
         assert all(s.n == 0 or s.abc is not None for s in snap.items)
     engine.dispose()
+    url = settings.database_url
+    drawn, _, _, peak = bench.child("--child", "charts", url, str(tmp_path))
+    assert "drew 90 of the 90 items' charts" in drawn and peak > 0  # by the job
+    run, _, _, _ = bench.child("--child", "calibration", url, str(tmp_path), "full")
+    assert " done " in run and "'estimated': " in run  # the platform's run, by its job runner
     timings = bench.pages(settings, 1)  # asserts 200 for every page
     assert "item list" in timings and len([k for k in timings if k.startswith("item ")]) == 5

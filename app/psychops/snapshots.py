@@ -128,14 +128,18 @@ def compute(session: Session, *, track: str, now: datetime, progress=None) -> It
     )  # fmt: skip
     session.add(row)
     session.flush()
-    items = [s.to_dict() for s in stats]
-    if items:
-        session.execute(insert(ItemAnalysisItem), [
-            {**{k: d[k] for k in LISTED}, "analysis_id": row.id, "stats": d}
-            for d in items
-        ])  # fmt: skip
+    add_items(session, int(row.id or 0), [s.to_dict() for s in stats])
     jobs.enqueue(session, CHARTS, {"analysis_id": row.id}, at=now, key=f"item_charts:{row.id}")
     return row
+
+
+def add_items(session: Session, analysis_id: int, items: list[dict]) -> None:
+    """Store an analysis's items (ItemStats.to_dict() each, in the list's order)."""
+    if items:
+        session.execute(insert(ItemAnalysisItem), [
+            {**{k: d[k] for k in LISTED}, "analysis_id": analysis_id, "stats": d}
+            for d in items
+        ])  # fmt: skip
 
 
 def run_now(session: Session, *, track: str, now: datetime) -> int:
@@ -270,9 +274,9 @@ def item_flags(session: Session, track: str | None) -> dict[str, tuple[str, ...]
     tracks = [track] if track else session.exec(select(ItemAnalysis.track).distinct()).all()
     out: dict[str, tuple[str, ...]] = {}
     for t in tracks:
-        snap = latest(session, track=t)
-        newest: dict[str, analysis.ItemStats] = {}
-        for s in snap.items if snap else ():
+        analysis_id = latest_id(session, track=t)
+        newest: dict[str, Listed] = {}
+        for s in listing(session, analysis_id) if analysis_id else ():
             if s.item not in newest or s.version > newest[s.item].version:
                 newest[s.item] = s
         out.update({code: s.flags for code, s in newest.items() if s.flags})

@@ -8,6 +8,7 @@ from app.core.clock import to_db
 from app.itembank import flags
 from app.itembank.models import Item
 from app.psychops.analysis import ItemStats
+from app.psychops import snapshots
 from app.psychops.analysis_models import ItemAnalysis
 from tests.factories.accounts import make_token, make_user, sign_in
 
@@ -35,8 +36,10 @@ def _analyses(session, clock) -> list[Item]:
         ],
     ]
     for analysed in rows:
-        session.add(ItemAnalysis(track="CAWM", attempts=120, responses=4000, items=analysed,
-                                 computed_at=to_db(clock())))  # fmt: skip
+        row = ItemAnalysis(track="CAWM", attempts=120, responses=4000, computed_at=to_db(clock()))
+        session.add(row)
+        session.flush()
+        snapshots.add_items(session, int(row.id), analysed)
         session.commit()
     return items
 

@@ -2,7 +2,7 @@
 ahead (issue 16: the item list reads only the columns it shows, an item page one row)
 
 Revision ID: e5b7c9d1a3f8
-Revises: d2c6b8e1f4a7
+Revises: f3a9c7e1b5d4
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "e5b7c9d1a3f8"
-down_revision: str | None = "d2c6b8e1f4a7"
+down_revision: str | None = "f3a9c7e1b5d4"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,8 +7,8 @@ from app.accounts.models import Role
 from app.core.clock import to_db
 from app.itembank import flags
 from app.itembank.models import Item
-from app.psychops.analysis import ItemStats
 from app.psychops import snapshots
+from app.psychops.analysis import ItemStats
 from app.psychops.analysis_models import ItemAnalysis
 from tests.factories.accounts import make_token, make_user, sign_in
 

@@ -5,6 +5,10 @@ Each reads the attempt one way (`store.live_attempt`, or the process's last view
 as steps and ends with `db.commit(session)`, in the exam lane or not. Every write that moves an
 attempt on is conditional on its step, so concurrent requests on one attempt (two tabs,
 retries, many workers) serialise on the attempt row and only one of them wins.
+
+An answer from the API or the question page (`answer_and_next`, `submit_answer(and_next=True)`)
+chooses the next item before it writes anything and records it in the answer's own transaction:
+one UPDATE of the attempt and one commit for both (docs/BENCHMARKS.md, issue 22).
 """
 
 import secrets
@@ -26,6 +30,8 @@ from app.exams.views import AttemptView, overdue, stale, view
 from app.itembank import service as itembank
 from app.itembank.files import LETTERS
 from app.psychometrics import engine
+
+Pending = tuple[int, str, datetime] | tuple[None, None, None]  # item version, token, shown at
 
 
 def closed_view(session: Session, *, user_id: int, attempt_id: int, now: datetime) -> AttemptView:
@@ -97,7 +103,8 @@ def choose_next(session: Session, live: Live, now: datetime, ports: Ports) -> Li
 class AnswerOutcome:
     """accepted: this request recorded the answer; duplicate: an identical one already had.
 
-    attempt: the attempt as this request left it (no next item chosen yet when accepted).
+    attempt: the attempt as this request left it (when accepted, with the next item pending
+    if it was chosen with the answer, else none yet).
     """
 
     attempt: Live
@@ -170,9 +177,18 @@ class Answer:
 
 
 def submit_answer(
-    session: Session, sent: Answer, *, now: datetime, ports: Ports = NO_PORTS
+    session: Session,
+    sent: Answer,
+    *,
+    now: datetime,
+    ports: Ports = NO_PORTS,
+    and_next: bool = False,
 ) -> AnswerOutcome:
-    """Accept an answer for the pending item of an open attempt, once; commit it."""
+    """Accept an answer for the pending item of an open attempt, once; commit it.
+
+    and_next: also choose the next item (or end the attempt when none keeps the constraints)
+    and record it as pending in the answer's transaction; the outcome's attempt carries it.
+    Without it the next item is chosen when the attempt is next presented."""
     user_id, attempt_id, position, token = sent.user_id, sent.attempt_id, sent.position, sent.token
     live = store.recall(session, user_id=user_id, attempt_id=attempt_id)
     if live is None or not answerable(live, position, token, now):
@@ -196,17 +212,24 @@ def submit_answer(
         frozen.state, str(item.version_id), correct, frozen.policy, frozen.pool
     )
     decision = engine.stop_decision(state, frozen.policy)
+    stop = str(decision.reason) if decision.stop else None
+    pending: Pending = (None, None, None)
+    if and_next and stop is None:
+        chosen = engine.select_next(state, frozen.policy, frozen.pool)
+        if chosen is None:  # no item keeps the constraints (or the bank is spent): it ends
+            stop = str(engine.StopReason.BANK_EXHAUSTED)
+        else:
+            pending = (int(chosen), secrets.token_urlsafe(18), to_db(now))
     after = replace(
         live,
         step=live.step + 1,
-        pending_item_id=None,
-        pending_token=None,
-        pending_presented_at=None,
+        pending_item_id=pending[0],
+        pending_token=pending[1],
+        pending_presented_at=pending[2],
         state=state.to_dict(),
         engine_state=state,
-        status="finished" if decision.stop else "open",
+        status="open" if stop is None else "finished",
     )
-    stop = str(decision.reason) if decision.stop else None
     won, result = _record(session, live, after, item, answer, correct, stop, now)
     if not won:  # another request (or process) moved the attempt on a moment earlier
         db.rollback(session)
@@ -223,16 +246,20 @@ def _record(
     session: Session, live: Live, after: Live, item: itembank.DeliveryItem, answer: list[str],
     correct: bool, stop: str | None, now: datetime,
 ) -> tuple[bool, engine.ExamResult | None]:  # fmt: skip
-    """The answer's transaction: the conditional UPDATE of the attempt, then (if it won) the
-    response, its audit entry and, when the engine stops here, the result; committed. Returns
-    (won, the result when this answer ended the attempt). On PostgreSQL the statements after
-    the UPDATE and the COMMIT travel in one round trip."""
+    """The answer's transaction: the conditional UPDATE of the attempt (to after's state and
+    pending item), then (if it won) the response, the next item's first-delivery mark, the
+    audit entry and, when the attempt ends here, the result; committed. Returns (won, the
+    result when this answer ended the attempt). On PostgreSQL the statements after the UPDATE
+    and the COMMIT travel in one round trip."""
+    chosen = after.pending_item_id
     with prepared.pipelined(session):
-        if not store.record_answer(session, live, state=after.state):
+        if not store.record_answer(session, live, after):
             return False, None
         store.insert_response(
             session, live, item_version_id=item.version_id, answer=answer, correct=correct, now=now
         )
+        if chosen is not None:
+            itembank.mark_delivered(session, chosen, now)
         data = {"position": after.step, "item_version_id": item.version_id}
         audit.record(
             session, action="exam.answer", at=now, actor_id=live.user_id,
@@ -242,27 +269,23 @@ def _record(
         if stop is not None:
             result = closing.finish(session, live, step=after.step, reason=stop, now=now)
         db.commit(session)
+    if chosen is not None:
+        itembank.marked_committed(session, chosen)
     return True, result
 
 
 def answer_and_next(
     session: Session, sent: Answer, *, now: datetime, ports: Ports = NO_PORTS
 ) -> tuple[AnswerOutcome, AttemptView]:
-    """Submit (committed first), then choose and record the next item in its own transaction.
+    """Submit the answer with the next item chosen and recorded in its transaction, and the
+    view of the attempt that leaves (the next item, or the end).
 
-    One request per question for the API: the answer's response carries the next item. The
-    next item is chosen from the state this request just committed, without reading it back.
+    One request per question for the API: the answer's response carries the next item. A
+    request whose answer was not accepted (a repeat) gets the attempt as it is.
     """
-    outcome = submit_answer(session, sent, now=now, ports=ports)
-    if outcome.accepted and outcome.attempt.status != "open":  # it ended here: nothing to read
-        return outcome, view(session, outcome.attempt, now)
+    outcome = submit_answer(session, sent, now=now, ports=ports, and_next=True)
     if not outcome.accepted:
         return outcome, present(
             session=session, user_id=sent.user_id, attempt_id=sent.attempt_id, now=now, ports=ports
         )
-    live = choose_next(session, outcome.attempt, now, ports)
-    if live is None or live.status != "open":
-        return outcome, closed_view(
-            session, user_id=sent.user_id, attempt_id=sent.attempt_id, now=now
-        )
-    return outcome, view(session, live, now)
+    return outcome, view(session, outcome.attempt, now)

@@ -121,11 +121,11 @@ def answer_page(
     form: FormData,
     now: datetime,
 ) -> Response:
-    """Record the form's answer and go to the next question; a refused answer comes back on
-    the question page with its message."""
+    """Record the form's answer with the next question (chosen in the answer's transaction)
+    and go to it; a refused answer comes back on the question page with its message."""
     try:
         sent = delivery.Answer(caller.id, attempt_id, *parse_answer(form))
-        delivery.submit_answer(session, sent, now=now, ports=outputs.ports(request))
+        delivery.submit_answer(session, sent, now=now, ports=outputs.ports(request), and_next=True)
     except (StaleItem, AttemptClosed, InvalidInput) as exc:
         v = delivery.present(
             session=session,

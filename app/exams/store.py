@@ -150,18 +150,27 @@ def record_pending(session: Session, live: Live, *, item_id: int, token: str, at
 _RECORD_ANSWER = Prepared(
     open_at_step(_ATTEMPTS.c.pending_token == bindparam("w_token")).values(
         step=_ATTEMPTS.c.step + 1,
-        pending_item_id=None,
-        pending_token=None,
-        pending_presented_at=None,
+        pending_item_id=bindparam("v_item"),
+        pending_token=bindparam("v_token"),
+        pending_presented_at=bindparam("v_at"),
         state=bindparam("v_state", type_=_ATTEMPTS.c.state.type),
     )
 )
 
 
-def record_answer(session: Session, live: Live, *, state: dict[str, Any]) -> bool:
-    """Move the attempt one step on with its new engine state, if it is still at live's step
-    with live's pending item; False when another request did first."""
-    params = {"w_id": live.id, "w_step": live.step, "w_token": live.pending_token, "v_state": state}
+def record_answer(session: Session, live: Live, after: Live) -> bool:
+    """Move the attempt one step on, to after's engine state and pending item (the next item
+    when it was chosen with the answer, else none), if it is still at live's step with live's
+    pending item; False when another request did first."""
+    params = {
+        "w_id": live.id,
+        "w_step": live.step,
+        "w_token": live.pending_token,
+        "v_item": after.pending_item_id,
+        "v_token": after.pending_token,
+        "v_at": after.pending_presented_at,
+        "v_state": after.state,
+    }
     return bool(_RECORD_ANSWER.execute(session, params).rowcount)
 
 

@@ -253,12 +253,14 @@ def calibrate(url: str, var_dir: str, mode: str) -> None:
     settings = _settings(url, Path(var_dir))
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
-        run_id = calibration_runs.start(
+        run = calibration_runs.start(
             session, track="CAWM", model="3pl", mode=mode, now=datetime.now(UTC),
             min_responses=settings.calibration_min_responses,
-        ).id  # fmt: skip
+        )  # fmt: skip
+        run_id, key = run.id, run.job_key
     t0 = time.perf_counter()
-    wiring.job_runner(engine, settings, utcnow).drain(kinds=(calibration_runs.JOB,))
+    # this run's job only (a run of an earlier, interrupted bench stays queued in the kept file)
+    wiring.job_runner(engine, settings, utcnow).run_key(key)
     seconds = time.perf_counter() - t0
     with Session(engine) as session:
         run = calibration_runs.get(session, run_id)

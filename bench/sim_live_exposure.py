@@ -2,11 +2,13 @@
 
 A 300-item synthetic 3PL bank (simulation.generate_bank over CAWM's blueprint) is loaded into
 a fresh, migrated SQLite database as CAWM's exam pool; the bank load's pool revision gets its
-Sympson-Hetter parameters from the derivation job (WMI_EXPOSURE_* settings, target 0.25);
-then N simulated candidates, theta ~ N(0, 1), sit the exam one after another through
-app.exams.service (start, present, submit_answer: the code that serves candidates), and the
-maximum exposure is read back by app.psychops.monitoring.live_exposure from the stored
-attempts (the figure the Item pools page shows) and checked against the bench's own count.
+Sympson-Hetter parameters from the derivation job with the platform's own settings (the
+Settings production builds, WMI_EXPOSURE_*: `bench_settings`, asserted by
+tests/exams/test_exposure.py); then N simulated candidates, theta ~ N(0, 1), sit the exam one
+after another through app.exams.service (start, present, submit_answer: the code that serves
+candidates), and the maximum exposure is read back by app.psychops.monitoring.live_exposure
+from the stored attempts (the figure the Item pools page shows) and checked against the
+bench's own count.
 
 Baseline in the same run: the same candidates with no revision in force (the delivery of
 main before issue 16: randomesque 5, no Sympson-Hetter). Ratio = max exposure with / without.
@@ -52,22 +54,23 @@ def counted_max(session, attempts, truth) -> float:
     return float(counts.max() / len(attempts))
 
 
+def bench_settings(tmp: Path) -> Settings:
+    """The settings production builds (Settings(): its defaults, WMI_* variables and .env, the
+    exposure derivation's WMI_EXPOSURE_* included), with only the database, the var directory,
+    the secret and the job threads (the bench drains the jobs itself) replaced."""
+    return Settings(var_dir=tmp, database_url=f"sqlite:///{tmp / 'bench.db'}",
+                    secret_key="x" * 48, job_threads=0)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--candidates", type=int, default=2000)
     parser.add_argument("--items", type=int, default=300)
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--baseline-candidates", type=int, default=500)
-    parser.add_argument("--sh-examinees", type=int, default=1000)
-    parser.add_argument("--sh-iterations", type=int, default=8)
-    parser.add_argument("--check-examinees", type=int, default=1000)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="wmi-live-exposure-"))
-    settings = Settings(
-        var_dir=tmp, database_url=f"sqlite:///{tmp / 'bench.db'}", secret_key="x" * 48,
-        job_threads=0, exposure_examinees=args.sh_examinees,
-        exposure_iterations=args.sh_iterations, exposure_check_examinees=args.check_examinees,
-    )  # fmt: skip
+    settings = bench_settings(tmp)
     migrate(settings)
     engine = make_engine(settings.database_url)
     clock = FakeClock()
@@ -96,8 +99,10 @@ def main() -> None:
         lengths = [a.step for a in sat]
     print(f"bank {args.items} synthetic items, {args.candidates} candidates through the exam "
           f"service, target {settings.exposure_target}")  # fmt: skip
-    print(f"derivation: {args.sh_examinees} x {args.sh_iterations} simulated, {derive_s:.0f} s; "
-          f"its check run: max exposure {report['max_exposure']:.3f}")  # fmt: skip
+    print(f"derivation (the platform's settings): {settings.exposure_examinees} x "
+          f"{settings.exposure_iterations} simulated, margin {settings.exposure_margin}, "
+          f"{derive_s:.0f} s; its check run ({settings.exposure_check_examinees} candidates): "
+          f"max exposure {report['max_exposure']:.3f}, {report['over_target']} over")  # fmt: skip
     print(f"live, with the revision's exposure control: max exposure {live.max_rate:.3f} "
           f"(monitoring) = {own:.3f} (own count); {live.over_target} items over the target; "
           f"mean length {np.mean(lengths):.1f}; {live_s:.0f} s")  # fmt: skip

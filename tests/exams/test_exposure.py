@@ -103,3 +103,23 @@ def _responses(session, attempt_id):
     from app.exams.models import ExamResponse
 
     return session.exec(select(ExamResponse).where(ExamResponse.attempt_id == attempt_id)).all()
+
+
+def test_the_live_exposure_bench_derives_with_the_platform_s_own_settings(tmp_path):
+    """bench/sim_live_exposure.py measures what production runs: its settings are the ones
+    Settings() builds (defaults, WMI_* variables), only the database and var directory
+    replaced, so its derivation uses the platform's WMI_EXPOSURE_* values."""
+    import importlib.util
+
+    from app.core.config import ROOT, Settings
+
+    spec = importlib.util.spec_from_file_location(
+        "sim_live_exposure", ROOT / "bench" / "sim_live_exposure.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    used, production = bench.bench_settings(tmp_path), Settings()
+    fields = [f for f in Settings.model_fields if f.startswith("exposure_")]
+    assert len(fields) >= 6
+    assert {f: getattr(used, f) for f in fields} == {f: getattr(production, f) for f in fields}
+    assert used.database_url == f"sqlite:///{tmp_path / 'bench.db'}"

@@ -5,24 +5,15 @@ while it waits for a thread for its next step (the route, the response check), w
 thread waits for a connection: nothing moves until the pool time-out. A real server here.
 """
 
-import socket
 import threading
-import time
 
 import httpx
 import pytest
-import uvicorn
 
-from app.main import create_app
 from tests.factories.accounts import make_token, make_user
+from tests.factories.live import live_server
 
 REQUESTS = 120  # well over the 40 threads of the server's pool
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -30,18 +21,8 @@ def small_pool_server(settings, clock):
     tuned = settings.model_copy(
         update={"db_pool_size": 2, "db_max_overflow": 0, "max_concurrent_requests": 2}
     )
-    app = create_app(tuned, clock=clock)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield app, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    app.state.engine.dispose()
+    with live_server(tuned, clock) as served:
+        yield served
 
 
 def test_a_burst_larger_than_the_thread_pool_completes(small_pool_server, session):

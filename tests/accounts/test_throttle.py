@@ -3,7 +3,6 @@ guesses, per account and address with growing delays, the owner's known browser 
 what others can drive up, lifted by a password reset, and the client's address taken from
 X-Forwarded-For only behind a configured proxy."""
 
-import socket
 import threading
 
 import httpx
@@ -15,12 +14,6 @@ from app.main import create_app
 from tests.factories.accounts import PASSWORD, ask_reset, csrf_from, mailed_token, make_user
 
 WRONG = "not the password"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _form(http) -> dict:

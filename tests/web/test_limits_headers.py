@@ -2,24 +2,13 @@
 oversized body (declared or chunked, on a real server) and a 500 page carry the security
 headers and `Cache-Control: no-store`, and a chunked body over the limit gets 413, not 400."""
 
-import socket
-import threading
-import time
-
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
-from app.main import create_app
+from tests.factories.live import live_server
 
 LIMIT = 10_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _assert_protected(r: httpx.Response) -> None:
@@ -30,18 +19,8 @@ def _assert_protected(r: httpx.Response) -> None:
 
 @pytest.fixture
 def server(settings, clock):
-    app = create_app(settings.model_copy(update={"max_body_bytes": LIMIT}), clock=clock)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
-    app.state.engine.dispose()
+    with live_server(settings.model_copy(update={"max_body_bytes": LIMIT}), clock) as (_, base):
+        yield base
 
 
 def _chunks(total: int, size: int = 1000):

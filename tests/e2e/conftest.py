@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -24,6 +25,10 @@ CHROMIUM_FLAGS = [
 ]
 
 pytestmark = pytest.mark.e2e
+
+# `expect(locator)` waits for what a step brings (a click returns before its page has loaded);
+# a bare `locator.is_visible()` reads the page at once and fails on a loaded machine.
+expect.set_options(timeout=15_000)
 
 
 def _free_port() -> int:

@@ -4,6 +4,7 @@ browser."""
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import mailed_link
 
@@ -27,10 +28,10 @@ def sign_up(page, base, name="Grace Hopper") -> str:
 def test_sign_up_sign_out_sign_in(page, server):
     base = server["base"]
     email = sign_up(page, base)
-    assert page.get_by_role("heading", name="Your dashboard").is_visible()
+    expect(page.get_by_role("heading", name="Your dashboard")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(base + "/signin")
-    assert page.get_by_text("You have signed out.").is_visible()
+    expect(page.get_by_text("You have signed out.")).to_be_visible()
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill("wrong password here")
     page.get_by_role("button", name="Sign in").click()
@@ -38,7 +39,7 @@ def test_sign_up_sign_out_sign_in(page, server):
     page.get_by_label("Password").fill("a long enough password")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(base + "/dashboard")
-    assert page.get_by_text(f"Signed in as {email}.").is_visible()
+    expect(page.get_by_text(f"Signed in as {email}.")).to_be_visible()
 
 
 def test_keyboard_only_sign_in_form(page, server):

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import Session
 
 from app.accounts import service as accounts
@@ -93,13 +94,13 @@ def test_an_administrator_calibrates_reviews_and_activates(browser, small_server
     run_id = int(admin.url.rsplit("/", 1)[1])
     _reload_until(admin, "Parameter changes")
     assert admin.locator("#run-state").inner_text() == "done"
-    assert admin.get_by_text("fewer than the minimum of 3").first.is_visible()
-    assert admin.locator("img[alt^='Scatter plot']").is_visible()
+    expect(admin.get_by_text("fewer than the minimum of 3").first).to_be_visible()
+    expect(admin.locator("img[alt^='Scatter plot']")).to_be_visible()
     axe_check(admin, "calibration run, done")
     promote = admin.locator("select[name^='d-']", has=admin.locator("option[value=promote]"))
     promote.first.select_option("promote")
     admin.get_by_role("button", name="Save decisions").click()
-    assert admin.get_by_text("Decisions saved.").is_visible()
+    expect(admin.get_by_text("Decisions saved.")).to_be_visible()
 
     sign_up(early, base, name="Early Candidate")
     early_attempt = start_in_page(early, base)  # on the revision in force before
@@ -110,7 +111,7 @@ def test_an_administrator_calibrates_reviews_and_activates(browser, small_server
     button = admin.get_by_role("button", name=re.compile(r"Put revision \d+ in force"))
     revision = int(re.search(r"\d+", button.inner_text()).group(0))
     button.click()
-    assert admin.get_by_text("The calibrated revision is now in force").is_visible()
+    expect(admin.get_by_text("The calibrated revision is now in force")).to_be_visible()
 
     sign_up(late, base, name="Late Candidate")
     late_attempt = start_in_page(late, base)

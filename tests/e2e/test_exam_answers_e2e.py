@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import Session
 
 from app.core.db import make_engine
@@ -37,7 +38,7 @@ def message_beside_question(page):
     readers, with the countdown still on the page."""
     alert = page.locator("form.exam-form [role=alert]")
     assert alert.count() == 1, page.content()
-    assert page.locator("[data-countdown]").is_visible()
+    expect(page.locator("[data-countdown]")).to_be_visible()
     described = page.locator("fieldset.question").get_attribute("aria-describedby") or ""
     assert alert.get_attribute("id") in described.split()
     return alert.inner_text()
@@ -67,7 +68,7 @@ def test_multiple_choice_sent_empty_asks_once_and_never_resubmits(page, server):
     page.reload()
     page.wait_for_load_state("networkidle")
     assert len(posts) <= 1
-    assert page.get_by_role("button", name="Submit answer and continue").is_visible()
+    expect(page.get_by_role("button", name="Submit answer and continue")).to_be_visible()
 
 
 def test_ordering_with_a_repeated_position_stays_on_the_question_with_javascript(page, server):
@@ -110,7 +111,7 @@ def test_ordering_with_a_repeated_position_without_javascript(browser, server):
             selects.nth(i).select_option(str(i + 1))
         page.get_by_role("button", name="Submit answer and continue").click()
         page.wait_for_url(f"{base}/exams/attempts/{attempt_id}")
-        assert page.get_by_text(re.compile(r"Answered: \d+")).is_visible()
+        expect(page.get_by_text(re.compile(r"Answered: \d+"))).to_be_visible()
     finally:
         context.close()
 
@@ -150,8 +151,10 @@ def test_the_clock_starts_only_after_the_rules_and_the_agreement(page, server):
     base = server["base"]
     sign_up(page, base, name="Dorothy Vaughan")
     open_rules(page, base)
-    assert page.get_by_role("heading", name="Candidate agreement (version 2026-12)").is_visible()
-    assert page.get_by_text("The clock is kept by the server").is_visible()
+    expect(
+        page.get_by_role("heading", name="Candidate agreement (version 2026-12)")
+    ).to_be_visible()
+    expect(page.get_by_text("The clock is kept by the server")).to_be_visible()
     page.locator("#agreement").evaluate("box => box.removeAttribute('required')")
     with page.expect_response(re.compile(r"/start$")) as refused:
         page.get_by_role("button", name="Start the exam now").click()
@@ -160,7 +163,7 @@ def test_the_clock_starts_only_after_the_rules_and_the_agreement(page, server):
     assert not page.get_by_text("Time left").count()
 
     attempt_id = start_in_page(page, base)
-    assert page.get_by_text("CAWM exam in progress").is_visible()
+    expect(page.get_by_text("CAWM exam in progress")).to_be_visible()
     assert not page.get_by_role("navigation", name="Main").count()
     assert not page.locator(".site-footer").count()
     with Session(make_engine(server["env"]["WMI_DATABASE_URL"])) as session:

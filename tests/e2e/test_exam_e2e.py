@@ -4,6 +4,7 @@ the live countdown, and an answer kept through a dropped connection and sent whe
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.exam_driver import start_in_page
 from tests.e2e.test_accounts_e2e import sign_up
@@ -21,7 +22,7 @@ def test_countdown_and_answer_survives_going_offline(page, server):
     page.wait_for_function(
         "t => document.querySelector('[data-countdown]').textContent !== t", arg=first
     )
-    assert page.get_by_text("Answered: 0").is_visible()
+    expect(page.get_by_text("Answered: 0")).to_be_visible()
 
     answer_quiz_with_first_options(page)
     page.context.set_offline(True)
@@ -52,7 +53,7 @@ def test_candidate_sits_a_cawm_exam_to_the_end_and_reads_the_score_report(page, 
     submit = page.get_by_role("button", name="Submit answer and continue")
     answered = 0
     while submit.count():
-        assert page.get_by_text(f"Answered: {answered}").is_visible()
+        expect(page.get_by_text(f"Answered: {answered}")).to_be_visible()
         answer_quiz_with_first_options(page)
         submit.click()
         answered += 1
@@ -63,13 +64,13 @@ def test_candidate_sits_a_cawm_exam_to_the_end_and_reads_the_score_report(page, 
 
     heading = page.get_by_role("heading", level=1).inner_text()
     assert heading in ("CAWM exam: Pass", "CAWM exam: Not passed")
-    assert page.get_by_text(f"You answered {answered} questions").is_visible()
+    expect(page.get_by_text(f"You answered {answered} questions")).to_be_visible()
     assert "on the 200-800 scale" in page.locator("main").inner_text()
 
     page.get_by_role("link", name="Printable score report").click()
     page.wait_for_url(base + "/exams/attempts/*/report")
-    assert page.get_by_role("heading", name="WMI score report: CAWM").is_visible()
-    assert page.get_by_text("Dorothy Vaughan").is_visible()
+    expect(page.get_by_role("heading", name="WMI score report: CAWM")).to_be_visible()
+    expect(page.get_by_text("Dorothy Vaughan")).to_be_visible()
     rows = page.locator("table tbody tr")
     assert rows.count() >= 4, "one row per blueprint domain"
     study = page.locator("table tbody a")

@@ -8,6 +8,7 @@ import sys
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.a11y import axe_check, no_sideways_scroll
 from tests.e2e.exam_driver import pass_through_api, start_in_page
@@ -83,14 +84,14 @@ def test_candidate_journey(sized, server):
     visit(sized, "")
     aid = pass_through_api(sized, base, server["var"] / "e2e.db")
     sized.goto(f"{base}/exams/attempts/{aid}")
-    assert sized.get_by_role("heading", name="CAWM exam: Pass").is_visible()
+    expect(sized.get_by_role("heading", name="CAWM exam: Pass")).to_be_visible()
     visit(sized, "")
     number = sized.locator(".certificate-note strong").first.inner_text()
     sized.get_by_role("link", name="Printable score report").click()
     visit(sized, "")
     sized.emulate_media(media="print")
-    assert not sized.locator(".site-header").is_visible()
-    assert not sized.locator(".site-footer").is_visible()
+    expect(sized.locator(".site-header")).not_to_be_visible()
+    expect(sized.locator(".site-footer")).not_to_be_visible()
     sized.emulate_media(media="screen")
     for path in ("/exams", "/certificates", f"/verify/{number}"):
         visit(sized, base + path)
@@ -149,15 +150,15 @@ def test_journeys_without_javascript(browser, server):
         page.goto(base + "/tracks/CAWM/modules/C1")
         page.locator("main ol li a").first.click()
         page.get_by_role("button", name=re.compile("Mark complete")).click()
-        assert page.get_by_text("is marked complete").is_visible()
+        expect(page.get_by_text("is marked complete")).to_be_visible()
         page.goto(base + "/tracks/CAWM/modules/C1/practice")
         answer_quiz_with_first_options(page)
         page.get_by_role("button", name=re.compile("Check my answers")).click()
-        assert page.get_by_role("heading", level=1).is_visible()
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
         start_in_page(page, base)
         answer_quiz_with_first_options(page)
         page.get_by_role("button", name="Submit answer and continue").click()
-        assert page.get_by_text("Answered: 1").is_visible()
+        expect(page.get_by_text("Answered: 1")).to_be_visible()
         page.goto(base + "/verify")
         page.get_by_label("Certificate number").fill("CAWM-2026-NOPE")
         page.get_by_role("button", name="Verify").click()

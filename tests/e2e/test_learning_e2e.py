@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.exam_driver import open_rules, start_in_page
 from tests.e2e.test_accounts_e2e import sign_up
@@ -27,9 +28,9 @@ def test_lesson_quiz_progress_readiness(page, server):
     page.goto(base + "/tracks/CAWM")
     page.get_by_role("link", name=re.compile(r"^C1 ·")).click()
     page.locator("main ol li a").first.click()
-    assert page.locator("article.lesson h2", has_text="Learning objectives").is_visible()
+    expect(page.locator("article.lesson h2", has_text="Learning objectives")).to_be_visible()
     page.get_by_role("button", name=re.compile("Mark complete")).click()
-    assert page.get_by_text("is marked complete").is_visible()
+    expect(page.get_by_text("is marked complete")).to_be_visible()
 
     page.goto(base + "/dashboard")
     assert page.get_by_test_id("progress-CAWM").inner_text().startswith("1 of ")
@@ -39,9 +40,9 @@ def test_lesson_quiz_progress_readiness(page, server):
         page.goto(base + "/tracks/CAWM/modules/C1/practice")
         answer_quiz_with_first_options(page)
         page.get_by_role("button", name="Check my answers").click()
-        assert page.get_by_role("heading", name="Your practice results").is_visible()
+        expect(page.get_by_role("heading", name="Your practice results")).to_be_visible()
         assert page.locator("ul.rationales li").count() >= 5 * 4
-        assert page.get_by_text("(correct)").first.is_visible()
+        expect(page.get_by_text("(correct)").first).to_be_visible()
 
     page.goto(base + "/dashboard")
     assert "estimated chance of passing" in page.get_by_test_id("readiness-CAWM").inner_text()

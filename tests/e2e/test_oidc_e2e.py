@@ -8,6 +8,7 @@ import os
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import Session
 
 from app.accounts import service as accounts
@@ -80,9 +81,9 @@ def test_sign_in_with_the_provider_creates_the_account(page, sso_server, oidc_pr
     page.wait_for_url(oidc_provider.issuer + "/**")
     _at_provider(page, email)
     page.wait_for_url(base + "/dashboard")
-    assert page.get_by_text(f"Signed in with Acme ID as {email}.").is_visible()
+    expect(page.get_by_text(f"Signed in with Acme ID as {email}.")).to_be_visible()
     page.goto(base + "/profile")
-    assert page.get_by_text("Linked to Acme ID as").is_visible()
+    expect(page.get_by_text("Linked to Acme ID as")).to_be_visible()
     axe_check(page, "profile with a linked provider")
 
 
@@ -93,7 +94,7 @@ def test_an_existing_account_is_linked_after_its_password(page, sso_server, oidc
     page.wait_for_url(oidc_provider.issuer + "/**")
     _at_provider(page, email)
     page.wait_for_url(base + "/signin/oidc/link")
-    assert page.get_by_role("heading", name="Link your Acme ID sign-in").is_visible()
+    expect(page.get_by_role("heading", name="Link your Acme ID sign-in")).to_be_visible()
     axe_check(page, "link confirmation")
     page.get_by_label(f"Password of {email}").fill("not the password")
     page.get_by_role("button", name="Link and sign in").click()
@@ -102,14 +103,14 @@ def test_an_existing_account_is_linked_after_its_password(page, sso_server, oidc
     page.get_by_label(f"Password of {email}").fill(PASSWORD)
     page.get_by_role("button", name="Link and sign in").click()
     page.wait_for_url(base + "/dashboard")
-    assert page.get_by_text(f"Your account {email} is now linked").is_visible()
+    expect(page.get_by_text(f"Your account {email} is now linked")).to_be_visible()
 
 
 def test_refusals_and_the_administrators_page(page, sso_server, oidc_provider):
     base = sso_server["base"]
     page.goto(base + "/signin/oidc/acme/callback?state=forged&code=forged")
-    assert page.get_by_role("heading", name="Bad request").is_visible()
-    assert page.get_by_text("does not belong to a sign-in started here").is_visible()
+    expect(page.get_by_role("heading", name="Bad request")).to_be_visible()
+    expect(page.get_by_text("does not belong to a sign-in started here")).to_be_visible()
     axe_check(page, "a refused sign-in")
     admin = _account(sso_server, Role.admin)
     page.goto(base + "/signin")
@@ -118,8 +119,8 @@ def test_refusals_and_the_administrators_page(page, sso_server, oidc_provider):
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(base + "/dashboard")
     page.goto(base + "/admin/sso")
-    assert page.get_by_text(base + "/signin/oidc/acme/callback").is_visible()
+    expect(page.get_by_text(base + "/signin/oidc/acme/callback")).to_be_visible()
     page.get_by_label("E-mail domain").fill("corp.example")
     page.get_by_role("button", name="Require single sign-on").click()
-    assert page.get_by_role("cell", name="corp.example", exact=True).is_visible()
+    expect(page.get_by_role("cell", name="corp.example", exact=True)).to_be_visible()
     axe_check(page, "single sign-on administration")

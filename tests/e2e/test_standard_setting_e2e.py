@@ -5,6 +5,7 @@ import re
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from app.accounts import service as accounts
@@ -59,7 +60,7 @@ def _rate_round(panelists, base, study_id, ratings, one_at_a_time=False):
             for k, value in enumerate(values, start=1):
                 panel_page.get_by_label(f"Rating for item {k}").fill(str(value))
             panel_page.get_by_role("button", name="Save my ratings").click()
-        assert panel_page.get_by_text("saved").first.is_visible()
+        expect(panel_page.get_by_text("saved").first).to_be_visible()
 
 
 def _sit(page, base) -> int:
@@ -97,7 +98,7 @@ def test_three_panelists_two_rounds_to_an_approved_cut_in_force_from_its_date(br
         admin.goto(f"{base}/admin/users?q={email}")
         admin.locator("select[name=role]").select_option("panelist")
         admin.get_by_role("button", name=f"Change role of {email}").click()
-        assert admin.get_by_text(f"{email} is now panelist.").is_visible()
+        expect(admin.get_by_text(f"{email} is now panelist.")).to_be_visible()
 
     admin.goto(base + "/admin/standards")
     admin.get_by_label("Track").select_option("CAWM")
@@ -121,22 +122,22 @@ def test_three_panelists_two_rounds_to_an_approved_cut_in_force_from_its_date(br
     panelists[0].goto(f"{base}/panel/studies/{study_id}/items/2")
     panelists[0].get_by_label(re.compile("Percent .0 to 100")).fill("150")
     panelists[0].get_by_role("button", name="Save and go to the next item").click()
-    assert panelists[0].get_by_text("Item 2: 150 is outside 0 to 100").is_visible()
+    expect(panelists[0].get_by_text("Item 2: 150 is outside 0 to 100")).to_be_visible()
     hidden = panelists[0].goto(f"{base}/panel/studies/{study_id}/rounds/1")
     assert hidden.status == 409  # the panel's ratings wait for the round to close
 
     admin.goto(f"{base}/admin/standards/{study_id}")
     admin.get_by_role("button", name="Close round 1").click()
     panelists[0].goto(f"{base}/panel/studies/{study_id}/rounds/1")
-    assert panelists[0].get_by_text("70, 80, 90").first.is_visible()  # item 1, no names
+    expect(panelists[0].get_by_text("70, 80, 90").first).to_be_visible()  # item 1, no names
     admin.get_by_role("button", name="Open round 2").click()
     _rate_round(panelists, base, study_id, ROUND_2)
     admin.goto(f"{base}/admin/standards/{study_id}")
     admin.get_by_role("button", name="Approve the cut").click()
-    assert admin.get_by_text("is still open; close it before approving").is_visible()
+    expect(admin.get_by_text("is still open; close it before approving")).to_be_visible()
     admin.goto(f"{base}/admin/standards/{study_id}")
     admin.get_by_role("button", name="Close round 2").click()
-    assert admin.get_by_text("Recommended cut: 3.80 of 6 items").last.is_visible()
+    expect(admin.get_by_text("Recommended cut: 3.80 of 6 items").last).to_be_visible()
     admin.get_by_label("Decision note").fill("Round 2 recommendation adopted.")
     admin.get_by_role("button", name="Approve the cut").click()
     approved = admin.get_by_text(re.compile(r"The CAWM cut theta -?\d\.\d{3} is approved"))

@@ -7,6 +7,7 @@ import json
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from app.accounts import service as accounts
@@ -106,14 +107,18 @@ def test_author_reviewer_administrator_and_candidate(browser, server):
             author.get_by_label(f"Rationale for option {letter}").fill(option["rationale"])
         author.get_by_label("Stem").fill("Too short")  # refused: the finding beside the stem
         author.get_by_role("button", name="Save as a draft").click()
-        assert author.get_by_text("Problem (schema): Enter at least 10 characters.").is_visible()
+        expect(
+            author.get_by_text("Problem (schema): Enter at least 10 characters.")
+        ).to_be_visible()
         axe_check(author, "the item form with findings")
         author.get_by_label("Stem").fill(STEM)
         author.get_by_role("button", name="Save as a draft").click()
         author.wait_for_url(base + "/workbench/items/*")
         axe_check(author, "an item's page")
         code = author.url.rsplit("/", 1)[1]
-        assert author.get_by_text("No findings: the item passes the bank's checks.").is_visible()
+        expect(
+            author.get_by_text("No findings: the item passes the bank's checks.")
+        ).to_be_visible()
         new_version = _version_id(server, code)
 
         ctx, candidate = _signed_in(browser, base, emails["candidate"])
@@ -121,9 +126,9 @@ def test_author_reviewer_administrator_and_candidate(browser, server):
         _never_given(candidate, base, new_version)  # a draft
 
         author.get_by_role("button", name="Submit for review").click()
-        assert author.get_by_text(f"{code} is now review.").is_visible()
+        expect(author.get_by_text(f"{code} is now review.")).to_be_visible()
         author.get_by_role("button", name="Approve").click()
-        assert author.get_by_role("alert").filter(has_text="another reviewer").is_visible()
+        expect(author.get_by_role("alert").filter(has_text="another reviewer")).to_be_visible()
         _never_given(candidate, base, new_version)  # in review
 
         ctx, reviewer = _signed_in(browser, base, emails["reviewer"])
@@ -133,22 +138,22 @@ def test_author_reviewer_administrator_and_candidate(browser, server):
         assert reviewer.get_by_role("button", name="Put into the pretest pool").count() == 0
         reviewer.get_by_label("Comment (optional)").first.fill("Clear and keyed right.")
         reviewer.get_by_role("button", name="Approve").click()
-        assert reviewer.get_by_text(f"{code} is now approved.").is_visible()
+        expect(reviewer.get_by_text(f"{code} is now approved.")).to_be_visible()
 
         ctx, admin = _signed_in(browser, base, emails["admin"])
         contexts.append(ctx)
         admin.goto(f"{base}/workbench/items/{code}")
         admin.get_by_role("button", name="Put into the pretest pool").click()
-        assert admin.get_by_text(f"{code} is now pretest.").is_visible()
+        expect(admin.get_by_text(f"{code} is now pretest.")).to_be_visible()
 
         admin.get_by_role("link", name="Preview as a candidate sees it").click()
-        assert admin.get_by_role("group", name="Question 1").is_visible()
-        assert admin.get_by_text(STEM).is_visible()
+        expect(admin.get_by_role("group", name="Question 1")).to_be_visible()
+        expect(admin.get_by_text(STEM)).to_be_visible()
         axe_check(admin, "the preview")
         admin.go_back()
         admin.get_by_role("link", name="Version history and changes").click()
         axe_check(admin, "the history")
-        assert admin.get_by_text("By Alice Author").is_visible()
+        expect(admin.get_by_text("By Alice Author")).to_be_visible()
         moves = admin.locator("ul li").all_inner_texts()
         assert any("Rob Reviewer · approve: review → approved" in m for m in moves)
         assert any("Ada Admin · pretest: approved → pretest" in m for m in moves)
@@ -197,7 +202,7 @@ def test_the_qti_pages_pass_axe_and_round_trip_a_package(browser, server, tmp_pa
     try:
         author.goto(base + "/workbench")
         author.get_by_role("link", name="QTI exchange").click()
-        assert author.get_by_role("heading", name="QTI exchange", level=1).is_visible()
+        expect(author.get_by_role("heading", name="QTI exchange", level=1)).to_be_visible()
         axe_check(author, "the QTI exchange page")
         author.get_by_label("Track", exact=True).first.select_option("CAWM")
         author.get_by_label("Pool", exact=True).first.select_option("pretest")
@@ -209,7 +214,7 @@ def test_the_qti_pages_pass_axe_and_round_trip_a_package(browser, server, tmp_pa
 
         author.get_by_label("Package (.zip)").set_input_files(str(package))
         author.get_by_role("button", name="Import").click()
-        assert author.get_by_role("heading", name=f"Import of {package.name}").is_visible()
+        expect(author.get_by_role("heading", name=f"Import of {package.name}")).to_be_visible()
         status = author.get_by_role("status").filter(has_text="already in the bank")
         assert status.inner_text().startswith("0 imported as drafts")  # the bank's own items
         axe_check(author, "an import's report")
@@ -219,7 +224,7 @@ def test_the_qti_pages_pass_axe_and_round_trip_a_package(browser, server, tmp_pa
         author.get_by_label("Package (.zip)").set_input_files(str(broken))
         author.get_by_role("button", name="Import").click()
         refused = author.get_by_role("alert").filter(has_text="nothing was imported")
-        assert refused.is_visible()
+        expect(refused).to_be_visible()
         axe_check(author, "a refused import")
     finally:
         ctx.close()

@@ -44,6 +44,7 @@ FIELDS = {
     "odd-one-out": "options",
     "odd-opening": "options",
     "clang": "options",
+    "echo": "options",
     "ordering-first-listed": "key",
     "ordering-as-listed": "key",
     "mr-key-position": "key",

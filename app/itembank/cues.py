@@ -40,7 +40,7 @@ _STOP = """a about above after again against all also am an and any are as at be
     below between both but by can could did do does doing down during each either else even every
     few for from further had has have having he her here hers him his i if in into is it its itself
     just least less let like may me might more most much must my neither no nor not now of off on
-    once one only or other others our ours out over own per rather same she should so some such
+    once one only or other others our ours out over per rather same she should so some such
     than that the their theirs them then there these they this those through thus to too two under
     until up upon us very via was we were whether which while whom whose will with within without
     would yet you your wmi wmi's work best following option statement true"""
@@ -83,6 +83,19 @@ def lone_sharer(item: ItemFile) -> int | None:
     """The one option that shares a content word with the stem, if exactly one does."""
     sharers = stem_sharers(item)
     return sharers[0] if len(sharers) == 1 else None
+
+
+def lone_echo(item: ItemFile) -> int | None:
+    """The one option that alone repeats some content word of the stem (each such word held by
+    that option only), if exactly one option does: a word-level clang, seen even when every
+    option shares some other word with the stem."""
+    options = [content_words(o.text) for o in item.options]
+    echoes = set()
+    for word in content_words(item.stem):
+        holders = [j for j, words in enumerate(options) if word in words]
+        if len(holders) == 1:
+            echoes.add(holders[0])
+    return echoes.pop() if len(echoes) == 1 else None
 
 
 def filler_short(item: ItemFile) -> list[int]:
@@ -156,6 +169,16 @@ def shared_words(item: ItemFile) -> str:
     return f"{LETTERS[i]} alone shares {', '.join(sorted(words))}"
 
 
+def echoed_words(item: ItemFile) -> str:
+    """The lone echo's letter and the stem's words only it repeats."""
+    i = lone_echo(item)
+    if i is None:
+        return ""
+    others = set().union(*(content_words(o.text) for j, o in enumerate(item.options) if j != i))
+    words = content_words(item.stem) & content_words(item.options[i].text) - others
+    return f"{LETTERS[i]} alone repeats {', '.join(sorted(words))}"
+
+
 def _is(kind: str) -> Callable[[ItemFile], bool]:
     return lambda i: i.type == kind
 
@@ -225,6 +248,14 @@ CUES: tuple[Cue, ...] = (
         lambda i: lone_sharer(i) in key_indexes(i),
         _key_share,
         shared_words,
+    ),
+    Cue(
+        "echo",
+        "the one option alone repeating a word of the stem is a key (single and multiple)",
+        lambda i: i.type != "ordering" and lone_echo(i) is not None,
+        lambda i: lone_echo(i) in key_indexes(i),
+        _key_share,
+        echoed_words,
     ),
     Cue(
         "ordering-first-listed",

@@ -19,6 +19,8 @@ Rules on the items delivered in exams (exam and pretest pools) unless said other
   WMI say", "How does WMI", "According to WMI"): a knowledge question below those tracks' level.
 - clang (a cue): in single items where one option alone shares a content word with the stem, that
   option is the key at most cue_factor x chance; listed as `advice`, every such item is listed.
+- echo (a cue): where exactly one option alone repeats a content word of the stem, that option is
+  a key at most cue_factor x chance (single and multiple items).
 - mr-keys (every pool): a multiple-response item has 2 or 3 keys and its stem says
   "Select TWO" or "Select THREE" to match; mr-mix (exam): both counts are in use.
 - difficulty-level (every pool): the author's rating lies in the band of the item's level.

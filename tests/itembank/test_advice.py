@@ -162,3 +162,28 @@ def test_bank_check_advice_lists_findings_with_counts_and_still_passes(tmp_path,
     assert [line for line in listed if ": CAWM-A-001: filler-short: B has 8 characters" in line]
     summary = next(line for line in lines if line.startswith("advice findings: "))
     assert summary.startswith(f"advice findings: {len(listed)} ")
+
+
+def test_echo_finds_the_one_option_alone_repeating_a_stem_word_where_clang_sees_nothing():
+    """The fourth review's WMP clangs: every option shares some word with the stem (so `clang`
+    has no lone sharer) but only the key repeats "owns"; "own" is no longer a stop word."""
+    stem = "Nobody owns the intake queue of the lab. Which change fixes the intake?"
+    keyed = item(
+        stem=stem,
+        options=texts(
+            "Name one owner for the intake queue",
+            "Add a second intake form",
+            "Review the intake every Friday",
+            "Buy a faster intake tool",
+        ),
+    )
+    assert cues.lone_sharer(keyed) is None  # every option shares "intake"
+    assert cues.lone_echo(keyed) == 0 and cues.echoed_words(keyed) == "A alone repeats own, queu"
+    assert cues.content_words("their own owner") == {"own"}
+    spread = item(stem=stem, options=texts(*[o.text for o in keyed.options][:3], "Own the queue tool"))
+    assert cues.lone_echo(spread) is None  # A and D both repeat "own" and "queue": no echo
+    cued = [at(item(n, stem=stem, options=keyed.options)) for n in range(1, 4)]
+    rate = next(r for r in cues.measure([b.item for b in cued]) if r.cue.name == "echo")
+    assert (rate.items, len(rate.hits), rate.chance) == (3, 3, 0.25) and rate.exceeds(1.5)
+    findings = [f for f in rules.cue_findings("WMP", "exam", cued, 1.5) if f.rule == "echo"]
+    assert len(findings) == 3 and "A alone repeats" in findings[0].message

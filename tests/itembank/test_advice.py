@@ -180,7 +180,8 @@ def test_echo_finds_the_one_option_alone_repeating_a_stem_word_where_clang_sees_
     assert cues.lone_sharer(keyed) is None  # every option shares "intake"
     assert cues.lone_echo(keyed) == 0 and cues.echoed_words(keyed) == "A alone repeats own, queu"
     assert cues.content_words("their own owner") == {"own"}
-    spread = item(stem=stem, options=texts(*[o.text for o in keyed.options][:3], "Own the queue tool"))
+    first_three = [o.text for o in keyed.options][:3]
+    spread = item(stem=stem, options=texts(*first_three, "Own the queue tool"))
     assert cues.lone_echo(spread) is None  # A and D both repeat "own" and "queue": no echo
     cued = [at(item(n, stem=stem, options=keyed.options)) for n in range(1, 4)]
     rate = next(r for r in cues.measure([b.item for b in cued]) if r.cue.name == "echo")

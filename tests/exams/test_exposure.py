@@ -83,9 +83,12 @@ def test_live_delivery_through_the_service_holds_exposure_near_the_target(app, s
         counted[[index[v] for v in seen]] += 1
     assert live.attempts == 150 and abs(live.max_rate - counted.max() / 150) < 1e-12
     simulated = pools.get(session, revision.id).exposure_report["max_exposure"]
-    # 150 candidates: one item's binomial SE is 0.035; the largest of 120 items' rates, over a
-    # derivation of this size, lies up to ~3.5 SE above the target (0.35 seen)
-    assert live.max_rate <= 0.25 + 0.12, simulated
+    # Attempts draw their seeds from `secrets`, so this figure varies from run to run. This
+    # policy (a 300 x 5 derivation: its own check run gives 0.37) simulated on these 150
+    # thetas for 600 seeds gave a maximum rate of 0.327 (median), 0.373 (95th percentile),
+    # 0.423 (99.9th), 0.427 (largest); a bound of 0.37 failed CI once. Without exposure control
+    # the same cohort's maximum was 0.76 to 0.84 (60 seeds).
+    assert live.max_rate <= 0.45, simulated
 
     from app.itembank.models import TrackPool
 
@@ -96,7 +99,7 @@ def test_live_delivery_through_the_service_holds_exposure_near_the_target(app, s
     for a in bare:
         seen = {r.item_version_id for r in _responses(session, a.id)}
         bare_counts[[index[v] for v in seen]] += 1
-    assert bare_counts.max() / 150 > live.max_rate + 0.15
+    assert bare_counts.max() / 150 > live.max_rate + 0.2
 
 
 def _responses(session, attempt_id):

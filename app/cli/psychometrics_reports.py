@@ -212,7 +212,8 @@ def write_calibration(
         "# Calibration result (for review; not applied)", "", "```", command, "```", "",
         f"- candidates x items: {x.shape[0]} x {x.shape[1]}; missing "
         f"{100 * np.isnan(x).mean():.1f}%",
-        f"- EM cycles: {res.iterations} (converged: {res.converged}); "
+        f"- EM steps: {res.iterations} in {res.cycles} SQUAREM cycles (converged: "
+        f"{res.converged}); "
         f"marginal log-likelihood {res.log_likelihood:.2f}",
         f"- anchored items: {int(res.anchored.sum())}; latent N({res.pop_mean:.3f}, "
         f"{res.pop_sd:.3f}^2)",

@@ -16,6 +16,8 @@ from scipy.optimize import minimize
 from scipy.special import expit, logsumexp
 from scipy.stats import chi2
 
+from app.psychometrics import squarem
+
 _EPS = 1e-10
 Arr = np.ndarray  # float arrays; shapes in each docstring
 
@@ -80,6 +82,7 @@ class CalibrationResult:
     pop_mean: float
     pop_sd: float
     log_a_prior: tuple[float, float] = (0.0, 0.5)
+    cycles: int = 0  # SQUAREM cycles (of up to three EM steps; iterations counts EM steps)
 
 
 def _estep(
@@ -114,14 +117,23 @@ def _objective(
     g = (r - n * p) / (p * (1 - p))
     grad_la = (g * dpa).sum(1) * a - (la - priors.log_a_mean) / priors.log_a_sd**2
     grad_b = (g * dpb).sum(1) - (b - priors.b_mean) / priors.b_sd**2
-    lp = (-0.5 * ((la - priors.log_a_mean) / priors.log_a_sd) ** 2).sum()
-    lp -= (0.5 * ((b - priors.b_mean) / priors.b_sd) ** 2).sum()
     grads = [grad_la, grad_b]
     if three_pl:
         al, be = priors.c_alpha - 1, priors.c_beta - 1
-        lp += (al * np.log(c) + be * np.log1p(-c)).sum()
         grads.append((g * dpc).sum(1) * c * (1 - c) + al * (1 - c) - be * c)
-    return -(ll + lp), -np.concatenate(grads)
+    return -(ll + _log_prior(la, b, c, priors, three_pl)), -np.concatenate(grads)
+
+
+def _log_prior(la: Arr, b: Arr, c: Arr, priors: Priors, three_pl: bool) -> float:
+    """The items' log prior density (up to a constant) in the terms the M-step maximises."""
+    lp = (-0.5 * ((la - priors.log_a_mean) / priors.log_a_sd) ** 2).sum()
+    lp -= (0.5 * ((b - priors.b_mean) / priors.b_sd) ** 2).sum()
+    if three_pl:
+        lp += ((priors.c_alpha - 1) * np.log(c) + (priors.c_beta - 1) * np.log1p(-c)).sum()
+    return float(lp)
+
+
+MSTEP_OPTIONS: dict[str, float] = {"maxiter": 50, "ftol": 1e-12, "gtol": 1e-6}
 
 
 def _mstep(
@@ -138,7 +150,7 @@ def _mstep(
         method="L-BFGS-B",
         bounds=bounds,
         args=(n, r, points, priors, three_pl, c),
-        options={"maxiter": 25},
+        options=MSTEP_OPTIONS,
     )
     x = res.x
     c_new = expit(x[2 * k :]) if three_pl else c
@@ -226,14 +238,17 @@ def calibrate(
     max_iter: int = 500,
     tol: float = 1e-4,
     progress: Callable[[int, int], None] | None = None,
+    accelerate: bool = True,
 ) -> CalibrationResult:
     """MML-EM calibration of a (P, N) response matrix (1 / 0 / NaN) under the 2PL or 3PL.
 
     EM cycle: E-step posterior weights on n_quad points in [-6, 6]; M-step MAP per free item
     with the given priors; anchored items stay fixed, and then the latent N(mean, sd) is
-    re-estimated each cycle from the posterior moments. Stops when no parameter moves more
-    than tol, or after max_iter cycles (converged False). progress(cycle, max_iter) is called
-    after every cycle (it may raise to stop the calibration).
+    re-estimated each cycle from the posterior moments. Accelerated by SQUAREM (squarem.py)
+    unless accelerate is False or the log a prior is empirical (whose hyperparameters move
+    the objective). Stops when an EM step moves no parameter more than tol, or after max_iter
+    EM steps (converged False). progress(step, max_iter) is called after every EM step (it
+    may raise to stop the calibration).
     """
     if model not in ("2pl", "3pl"):
         raise ValueError("model must be '2pl' or '3pl'")
@@ -248,29 +263,75 @@ def calibrate(
     if anchors is not None and fixed.any():
         a[fixed], b[fixed], c[fixed] = anchors.a[fixed], anchors.b[fixed], anchors.c[fixed]
     points = np.linspace(-6.0, 6.0, n_quad)
-    mean, sd, converged, it = 0.0, 1.0, False, 0
-    free = ~fixed
-    empirical = priors.empirical_log_a and free.sum() >= MIN_EMPIRICAL_ITEMS
-    for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
-        w, n, r, _, _ = _estep(mask, u, a, b, c, points, _normal_log_weights(points, mean, sd))
-        if fixed.any():
+    empirical = priors.empirical_log_a and (~fixed).sum() >= MIN_EMPIRICAL_ITEMS
+    em = EMMap(mask, u, fixed, a, b, c, points, priors, three_pl, empirical)
+    z = em.pack(a, b, c, 0.0, 1.0)
+    if accelerate and not empirical:
+        out = squarem.squarem(em.step, z, tol, max_iter, progress, *em.bounds())
+    else:
+        out = squarem.plain(em.step, z, tol, max_iter, progress)
+    a, b, c, mean, sd = em.unpack(out.z)
+    res = _finish(x, mask, u, a, b, c, fixed, points, mean, sd, em.priors, model, out.steps,
+                  out.converged)  # fmt: skip
+    return replace(res, cycles=out.cycles)
+
+
+class EMMap:
+    """One EM step as a map of z = (log a, b[, logit c]) of the free items, then (mean,
+    log sd) of the latent distribution when items are anchored (their values held)."""
+
+    def __init__(
+        self, mask: Arr, u: Arr, fixed: Arr, a: Arr, b: Arr, c: Arr, points: Arr,
+        priors: Priors, three_pl: bool, empirical: bool,
+    ) -> None:  # fmt: skip
+        self.mask, self.u, self.points, self.priors = mask, u, points, priors
+        self.free, self.anchored = ~fixed, bool(fixed.any())
+        self.three_pl, self.empirical = three_pl, empirical
+        self.a, self.b, self.c = a.copy(), b.copy(), c.copy()
+        self.k = int(self.free.sum())
+
+    def pack(self, a: Arr, b: Arr, c: Arr, mean: float, sd: float) -> Arr:
+        f = self.free
+        parts = [np.log(a[f]), b[f]] + ([np.log(c[f] / (1 - c[f]))] if self.three_pl else [])
+        return np.concatenate(parts + ([[mean, np.log(sd)]] if self.anchored else []))
+
+    def unpack(self, z: Arr) -> tuple[Arr, Arr, Arr, float, float]:
+        f, k = self.free, self.k
+        a, b, c = self.a.copy(), self.b.copy(), self.c.copy()
+        a[f], b[f] = np.exp(z[:k]), z[k : 2 * k]
+        if self.three_pl:
+            c[f] = expit(z[2 * k : 3 * k])
+        mean, sd = (float(z[-2]), float(np.exp(z[-1]))) if self.anchored else (0.0, 1.0)
+        return a, b, c, mean, sd
+
+    def bounds(self) -> tuple[Arr, Arr]:
+        """The M-step's bounds on z (and the latent mean in [-6, 6], SD in [0.05, 20])."""
+        k, lo, hi = self.k, [-2.5, -6.0, -7.0], [1.6, 6.0, 0.0]
+        n = 3 if self.three_pl else 2
+        lower = np.repeat(lo[:n], k).tolist() + ([-6.0, np.log(0.05)] if self.anchored else [])
+        upper = np.repeat(hi[:n], k).tolist() + ([6.0, np.log(20.0)] if self.anchored else [])
+        return np.array(lower), np.array(upper)
+
+    def step(self, z: Arr) -> tuple[Arr, float, float]:
+        """F(z), the marginal log posterior at z, and the largest change of a, b, c (and of
+        the empirical prior's mean and SD) from z to F(z)."""
+        a, b, c, mean, sd = self.unpack(z)
+        f, pr, points = self.free, self.priors, self.points
+        w, n, r, loglik, _ = _estep(
+            self.mask, self.u, a, b, c, points, _normal_log_weights(points, mean, sd)
+        )
+        objective = loglik + _log_prior(np.log(a[f]), b[f], c[f], pr, self.three_pl)
+        if self.anchored:
             mean, sd = _posterior_moments(w, points)
-        old = np.concatenate([a[free], b[free], c[free], [priors.log_a_mean, priors.log_a_sd]])
-        if free.any():  # with every item anchored only the latent distribution moves
-            a[free], b[free], c[free] = _mstep(
-                a[free], b[free], c[free], n[free], r[free], points, priors, three_pl
+        old = np.concatenate([a[f], b[f], c[f], [pr.log_a_mean, pr.log_a_sd]])
+        if f.any():  # with every item anchored only the latent distribution moves
+            a[f], b[f], c[f] = _mstep(a[f], b[f], c[f], n[f], r[f], points, pr, self.three_pl)
+        if self.empirical:
+            pr = self.priors = _empirical_log_a_prior(
+                a[f], b[f], c[f], n[f], points, pr, self.three_pl
             )
-        if empirical:
-            priors = _empirical_log_a_prior(
-                a[free], b[free], c[free], n[free], points, priors, three_pl
-            )
-        new = np.concatenate([a[free], b[free], c[free], [priors.log_a_mean, priors.log_a_sd]])
-        if progress is not None:
-            progress(it, max_iter)
-        if np.abs(new - old).max() < tol:
-            converged = True
-            break
-    return _finish(x, mask, u, a, b, c, fixed, points, mean, sd, priors, model, it, converged)
+        new = np.concatenate([a[f], b[f], c[f], [pr.log_a_mean, pr.log_a_sd]])
+        return self.pack(a, b, c, mean, sd), objective, float(np.abs(new - old).max())
 
 
 MIN_EMPIRICAL_ITEMS = 20  # fewer free items: hyperparameters too noisy, keep the fixed prior

@@ -252,7 +252,7 @@ def estimate(
     summary = {
         "attempts": int(rows.sum()), "responses": int((~np.isnan(xs)).sum()),
         "estimated": int(free.sum()), "anchors": int(anchor.sum()),
-        "skipped": int(n_items - used.sum()), "iterations": res.iterations,
+        "skipped": int(n_items - used.sum()), "iterations": res.iterations, "cycles": res.cycles,
         "converged": bool(res.converged), "log_likelihood": round(float(res.log_likelihood), 3),
         "pop_mean": round(res.pop_mean, 4), "pop_sd": round(res.pop_sd, 4),
         "linking": None if link is None else {"A": round(link.A, 4), "B": round(link.B, 4)},
@@ -310,7 +310,7 @@ def run_job(ctx: jobs.Context) -> dict:
 
     def tick(cycle: int, most: int) -> None:
         if cycle % 5 == 0:
-            ctx.progress(0.1 + 0.85 * cycle / most, f"EM cycle {cycle}")
+            ctx.progress(0.1 + 0.85 * cycle / most, f"EM step {cycle}")
 
     try:
         est = estimate(data.x, params, model=run.model, mode=run.mode,

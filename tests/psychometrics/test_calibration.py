@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from app.psychometrics import calibration, irt
+from app.psychometrics import calibration, irt, squarem
 
 
 def _rmse(est, true):
@@ -121,3 +121,51 @@ def test_empirical_log_a_prior_estimates_the_spread_of_the_discriminations():
     fixed = calibration.calibrate(x, "2pl", tol=1e-3)
     assert fixed.log_a_prior == (0.0, 0.5)
     assert abs(_rmse(res.a, a) - _rmse(fixed.a, a)) < 0.01  # no large change either way
+
+
+def test_squarem_reaches_the_plain_em_fixed_point_in_far_fewer_em_steps():
+    x, _, _, _ = _data(11, n_items=40, n_people=1500)
+    tight = calibration.calibrate(x, "3pl", tol=1e-6, accelerate=False, max_iter=3000)
+    plain = calibration.calibrate(x, "3pl", tol=1e-4, accelerate=False)
+    fast = calibration.calibrate(x, "3pl", tol=1e-4)
+    assert tight.converged and plain.converged and fast.converged
+    assert plain.iterations > 30 and fast.iterations < 25 and fast.cycles < fast.iterations
+    for est in ("a", "b", "c"):  # the fixed point plain EM reaches at a tight tolerance
+        np.testing.assert_allclose(getattr(fast, est), getattr(tight, est), atol=1e-3)
+    assert fast.log_likelihood >= plain.log_likelihood - 0.01
+
+
+def _linear_em(rates, target):
+    """A slow linear EM-like map: each coordinate moves a share `rates` of its distance."""
+
+    def step(z):
+        new = z + rates * (target - z)
+        return new, -float(((z - target) ** 2).sum()), float(np.abs(new - z).max())
+
+    return step
+
+
+def test_squarem_accelerates_a_slow_fixed_point_map():
+    rates, target = np.array([0.5, 0.05, 0.01]), np.array([1.0, -2.0, 3.0])
+    step, lower, upper = _linear_em(rates, target), np.full(3, -10.0), np.full(3, 10.0)
+    plain = squarem.plain(step, np.zeros(3), 1e-8, 5000, None)
+    fast = squarem.squarem(step, np.zeros(3), 1e-8, 5000, None, lower, upper)
+    assert plain.converged and fast.converged and fast.rejected == 0
+    assert plain.steps > 1000 and fast.steps < 100
+    np.testing.assert_allclose(fast.z, target, atol=1e-6)
+
+
+def test_squarem_falls_back_to_the_plain_steps_when_the_objective_drops():
+    rates, target = np.array([0.2, 0.1]), np.array([1.0, 1.0])
+    slow = _linear_em(rates, target)
+
+    def step(z):  # an objective that any move towards the target lowers: every jump rejected
+        new, _, moved = slow(z)
+        return new, -1e6 * float(z.sum()), moved
+
+    calls = []
+    fast = squarem.squarem(step, np.zeros(2), 1e-6, 2000, lambda k, n: calls.append(k),
+                           np.full(2, -5.0), np.full(2, 5.0))  # fmt: skip
+    plain = squarem.plain(slow, np.zeros(2), 1e-6, 2000, None)
+    assert fast.converged and fast.rejected > 0 and calls == list(range(1, fast.steps + 1))
+    np.testing.assert_allclose(fast.z, plain.z, atol=1e-5)

@@ -40,7 +40,7 @@ from app.psychops import item_router as psychops_items
 from app.psychops import router as psychops_router
 from app.reports import router as reports_router
 from app.standards import router as standards_router
-from app.web import errors
+from app.web import errors, warmup
 from app.web.middleware import Arrival, BodyLimit, ConcurrencyLimit, HeadAsGet, SecurityHeaders
 from app.web.templating import STATIC_DIR
 
@@ -52,8 +52,10 @@ DOCS_ASSETS = Path(importlib.util.find_spec("fastapi_offline").origin).parent / 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Start: move what start-up built out of the garbage collector's way, start the job
-    runner. Stop: the runner, the lane."""
+    """Start: build the route tables (warmup), move what start-up built out of the garbage
+    collector's way, start the job runner. Stop: the runner, the lane."""
+    if app.state.settings.warm_routes:
+        warmup.warm(app.router.routes)
     gc.collect()
     gc.freeze()
     if app.state.settings.job_threads:

@@ -89,6 +89,7 @@ def _base_settings(tmp_dir, url: str) -> Settings:
         base_url="http://testserver",
         environment="test",
         job_threads=0,  # tests run jobs themselves: app.state.jobs.drain()
+        warm_routes=False,  # about 1 s of CPU per application start (tests/web/test_warmup.py)
         exposure_examinees=10,  # exposure control derived on a small simulation: a pool
         exposure_iterations=1,  # revision's parameters, not their precision, are tested
         exposure_check_examinees=10,

@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     lane_threads: int = Field(default=0, ge=0, le=64)
     job_threads: int = Field(default=1, ge=0, le=16)
     job_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    warm_routes: bool = True  # build the route tables at start (app/web/warmup.py)
     appeal_window_days: int = Field(default=30, ge=1, le=365)  # from the result
     item_flag_window_hours: int = Field(default=72, ge=1, le=24 * 30)  # from the result
     angoff_min_panelists: int = Field(default=3, ge=1, le=50)  # a new study's default

@@ -287,13 +287,40 @@ def _sh_uniforms(pool: ItemPool, seed: int) -> np.ndarray:
     )
 
 
+def _pretest_keeping_constraints(
+    state: AttemptState, pool: ItemPool, prep: Prepared, policy: CatPolicy,
+    seen: np.ndarray, pre: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """The pretest items of pre whose fact, once used, still leaves the operational items
+    a completion inside the quotas: a pretest item counts against the fact limit, so one
+    sharing its fact with the last open items of a domain would end the attempt early."""
+    if prep.plan is None or prep.fact_code is None or not len(pre):
+        return pre
+    ops = _unseen_mask(state, pool, prep.operational, seen)
+    ctx = _constrained_candidates(seen, pool, prep, policy, ops)[1]
+    if ctx is None or (ctx.assured - 1 >= prep.plan.top - ctx.counts).all():
+        return pre  # a used fact costs each domain at most one assured item
+    keep = np.ones(len(pre), dtype=bool)
+    verdict: dict[int, bool] = {}
+    for i, j in enumerate(pre):
+        f = int(prep.fact_code[j])
+        if f < 0 or not ctx.stock.per_fact[f].any():
+            continue
+        if f not in verdict:
+            stock = ctx.stock.without(0, f, in_stock=False)
+            finals = prep.plan.finals(ctx.counts, ctx.counts + stock.supply())
+            verdict[f] = any(stock.suffices(final - ctx.counts) for final in finals)
+        keep[i] = verdict[f]
+    return pre[keep]
+
+
 def _pick_pretest(
     state: AttemptState, pool: ItemPool, prep: Prepared, policy: CatPolicy, seen: np.ndarray
 ) -> str | None:
     """At a pretest slot: a uniformly drawn unseen pretest item of a fact still open."""
     mask = _unseen_mask(state, pool, prep.pretest, seen)
     _drop_full_facts(mask, prep, _fact_room(prep, policy, seen))
-    pre = np.flatnonzero(mask)
+    pre = _pretest_keeping_constraints(state, pool, prep, policy, seen, np.flatnonzero(mask))
     if not len(pre):
         return None
     rng = selection.StepRandom(state.seed, len(state.item_ids))

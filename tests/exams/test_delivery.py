@@ -1,5 +1,6 @@
 """Delivery: the clock, expiry, integrity of answers, resume, a full attempt and its result."""
 
+import random
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -9,7 +10,7 @@ from sqlmodel import Session, select
 
 from app.core.clock import as_utc
 from app.core.models import AuditEntry
-from app.exams import eligibility, store
+from app.exams import eligibility, exposure, store
 from app.exams import engine_bridge as bridge
 from app.exams import service as exams
 from app.exams.errors import AttemptClosed, StaleItem
@@ -178,6 +179,23 @@ def test_resume_shows_the_same_pending_item_with_the_server_clock(session, clock
     assert after.seconds_left == before.seconds_left - 7 * 60
     row = session.get(ExamAttempt, attempt.id, populate_existing=True)
     assert as_utc(row.pending_presented_at) == as_utc(clock()) - timedelta(minutes=7)
+
+
+def test_no_attempt_on_the_shipped_banks_ends_before_its_stopping_rule(session, clock):
+    """Every attempt, whatever its seed, stops by its rule (CI or max_items), never because no
+    item kept the constraints: before pretest draws respected the fact limit's look-ahead,
+    5 of these 120 CAWM seeds ended 'bank_exhausted' after 12 to 26 items."""
+    parts = exposure.start_parts(session, track="CAWM", now=clock())
+    pool, policy = bridge.item_pool(parts.items), parts.cat_policy
+    reasons = Counter()
+    for seed in range(120):
+        rng = random.Random(seed)
+        state = engine.start_attempt(policy, pool, seed)
+        while (item := engine.select_next(state, policy, pool)) is not None:
+            state = engine.record_response(state, item, rng.random() < 0.55, policy, pool)
+        decision = engine.stop_decision(state, policy)
+        reasons[str(decision.reason) if decision.stop else "bank_exhausted"] += 1
+    assert set(reasons) <= {"ci_above_cut", "ci_below_cut", "max_items"}, reasons
 
 
 def test_full_attempt_stops_balances_content_and_scores_like_the_engine(session, clock):

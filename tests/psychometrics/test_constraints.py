@@ -262,3 +262,43 @@ def test_conditional_exposure_parameters_cap_the_bands_they_are_derived_for():
     # no overall cap (r_max 1): only the band's K hold it; 8 items give a rough estimate, so
     # K is often applied from a neighbouring band, hence well above 0.3 but far below 1
     assert free > 0.9 and held < 0.6
+
+
+def test_a_pretest_item_never_takes_the_fact_a_domain_needs_to_fill_its_quota():
+    """The fact limit counts pretest items too: C's operational items each carry a fact
+    that a pretest item shares, and C needs every one of them at max_items, so a pretest
+    draw of such a fact would leave no completion and end the attempt early (as in the CAWM
+    bank: 12 of 400 attempts ended 'bank_exhausted' after 12 to 29 items)."""
+    ids, dom, fact, pre = [], [], [], []
+    for d, n in (("A", 8), ("B", 8), ("C", 3)):
+        for i in range(n):
+            ids.append(f"{d}{i}")
+            dom.append(d)
+            fact.append(f"C{i}" if d == "C" else None)
+            pre.append(False)
+    for i in range(3):  # pretest items on C's facts, and one free of any
+        ids.append(f"P{i}")
+        dom.append("C")
+        fact.append(f"C{i}")
+        pre.append(True)
+    ids.append("PX"), dom.append("A"), fact.append(None), pre.append(True)
+    r = np.random.default_rng(4)
+    n = len(ids)
+    pool = engine.ItemPool.from_lists(
+        ids, r.lognormal(0, 0.3, n), r.normal(0, 1, n), [0.2] * n, dom, is_pretest=pre,
+        fact=fact,
+    )  # fmt: skip
+    policy = CatPolicy(
+        min_items=4, max_items=10, blueprint={"A": 0.35, "B": 0.35, "C": 0.3}, fact_limit=1,
+        pretest_count=1, ci_level=0.99, randomesque_k=2,
+    )  # fmt: skip
+    leaves = 0
+    for seed in range(6):
+        for state, live in _every_state(policy, pool, seed):
+            assert engine.violations(state, policy, pool) == [], state.item_ids
+            if live is None:
+                leaves += 1
+                assert engine.stop_decision(state, policy).stop, state.item_ids
+                # the slot went to the pretest item that takes no fact C needs
+                assert [i for i in state.item_ids if i.startswith("P")] == ["PX"]
+    assert leaves > 100

@@ -62,8 +62,22 @@ def mailed_link(base: str, to: str, subject: str, path: str, seconds: float = 60
 STARTUP_SECONDS = 300  # migrating and loading every bank takes tens of seconds on a busy machine
 
 
+# Every e2e server derives exposure control (and a calibration review's simulation) on a small
+# simulation, as tests/conftest.py does in process: at the production size (1,000 x 8 candidates
+# per track) each `wmi serve` here kept a core busy for 20 minutes beside the tests and CI ran 56
+# minutes instead of 18. A server's env may still set its own values.
+SMALL_SIMULATIONS = {
+    "WMI_EXPOSURE_EXAMINEES": "10",
+    "WMI_EXPOSURE_ITERATIONS": "1",
+    "WMI_EXPOSURE_CHECK_EXAMINEES": "10",
+    "WMI_CALIBRATION_REVIEW_EXAMINEES": "10",
+}
+
+
 def start_server(var, port: int, env: dict) -> subprocess.Popen:
-    """`wmi serve --port port` with env, its log in var/server.log; returns once it answers."""
+    """`wmi serve --port port` with env (over SMALL_SIMULATIONS), its log in var/server.log;
+    returns once it answers."""
+    env = {**SMALL_SIMULATIONS, **env}
     log = (var / "server.log").open("w")  # noqa: SIM115  (kept open for the process)
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],

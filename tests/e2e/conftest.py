@@ -63,9 +63,10 @@ STARTUP_SECONDS = 300  # migrating and loading every bank takes tens of seconds 
 
 
 # Every e2e server derives exposure control (and a calibration review's simulation) on a small
-# simulation, as tests/conftest.py does in process: at the production size (1,000 x 8 candidates
-# per track) each `wmi serve` here kept a core busy for 20 minutes beside the tests and CI ran 56
-# minutes instead of 18. A server's env may still set its own values.
+# simulation, as tests/conftest.py does in process. At the production size (1,000 candidates x 8
+# iterations, and a 1,000-candidate check, per track) one track takes 256 s of CPU (`wmi pools
+# derive` on CAWM, measured), so each `wmi serve` here spent some 13 minutes of a core on it
+# beside the tests (three such servers; CI took 56 minutes). A server's env may set its own.
 SMALL_SIMULATIONS = {
     "WMI_EXPOSURE_EXAMINEES": "10",
     "WMI_EXPOSURE_ITERATIONS": "1",

@@ -317,7 +317,8 @@ def _pretest_keeping_constraints(
 def _pick_pretest(
     state: AttemptState, pool: ItemPool, prep: Prepared, policy: CatPolicy, seen: np.ndarray
 ) -> str | None:
-    """At a pretest slot: a uniformly drawn unseen pretest item of a fact still open."""
+    """At a pretest slot: a uniformly drawn unseen pretest item of a fact still open, whose
+    use keeps the operational constraints satisfiable (_pretest_keeping_constraints)."""
     mask = _unseen_mask(state, pool, prep.pretest, seen)
     _drop_full_facts(mask, prep, _fact_room(prep, policy, seen))
     pre = _pretest_keeping_constraints(state, pool, prep, policy, seen, np.flatnonzero(mask))

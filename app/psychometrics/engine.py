@@ -274,7 +274,13 @@ def _keeps_constraints(
     if (assured - 1 >= prep.plan.top - counts).all():
         return True  # j takes at most one assured item: every domain can still reach its top
     f = int(prep.fact_code[j]) if prep.fact_code is not None else -1
-    stock = stock.without(d, f, in_stock=in_stock)
+    return _completes(prep, counts, stock.without(d, f, in_stock=in_stock))
+
+
+def _completes(prep: Prepared, counts: np.ndarray, stock: constraints.Stock) -> bool:
+    """Whether some final state reachable from domain counts (D,) inside the quotas can be
+    staffed with distinct items of stock (Hall's condition over the facts)."""
+    assert prep.plan is not None
     finals = prep.plan.finals(counts, counts + stock.supply())
     return any(stock.suffices(final - counts) for final in finals)
 
@@ -306,10 +312,8 @@ def _pretest_keeping_constraints(
         f = int(prep.fact_code[j])
         if f < 0 or not ctx.stock.per_fact[f].any():
             continue
-        if f not in verdict:
-            stock = ctx.stock.without(0, f, in_stock=False)
-            finals = prep.plan.finals(ctx.counts, ctx.counts + stock.supply())
-            verdict[f] = any(stock.suffices(final - ctx.counts) for final in finals)
+        if f not in verdict:  # d is not read for an item outside the stock
+            verdict[f] = _completes(prep, ctx.counts, ctx.stock.without(0, f, in_stock=False))
         keep[i] = verdict[f]
     return pre[keep]
 

@@ -146,7 +146,7 @@ def stop_decision(
 
 def _seen_indices(state: AttemptState, pool: ItemPool) -> np.ndarray:
     """Pool indices (L,) of the delivered items, in order."""
-    return np.fromiter((pool.index[i] for i in state.item_ids), int, len(state.item_ids))
+    return np.fromiter(map(pool.index.__getitem__, state.item_ids), int, len(state.item_ids))
 
 
 def _unseen_mask(
@@ -353,12 +353,17 @@ def select_with_trace(
             return item_id, []
     mask = _unseen_mask(state, pool, prep.operational, seen)
     candidates, ctx = _constrained_candidates(seen, pool, prep, policy, mask)
+    if ctx is None:  # no look-ahead to check: the pick stands
+        if not candidates.any():
+            return None, []
+        item, tried = _pick(state, policy, pool, prep, candidates, len(seen), score)
+        return pool.ids[item], tried
     scored = seen[~pool.is_pretest[seen]]
     while True:
         if not candidates.any():  # no item keeps the constraints: stop rather than break one
             return None, []
         item, tried = _pick(state, policy, pool, prep, candidates, len(seen), score)
-        if ctx is None or _keeps_constraints(item, ctx, prep, policy, scored):
+        if _keeps_constraints(item, ctx, prep, policy, scored):
             return pool.ids[item], tried
         candidates[item] = False  # its fact or type starves a domain
 
@@ -385,7 +390,9 @@ def _pick(
         return selection.best_by_information(
             theta, pool.a, pool.b, pool.c, np.flatnonzero(candidates), rng, k, sh_k, sh_u, score
         )
-    return selection.best_in_mask(theta, pool.a, pool.b, pool.c, candidates, rng, k, sh_k, sh_u)
+    return selection.best_in_mask(
+        theta, pool.a, pool.b, pool.c, candidates, rng, k, sh_k, sh_u, prep.info_at
+    )
 
 
 def select_next(state: AttemptState, policy: CatPolicy, pool: ItemPool) -> str | None:

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.psychometrics import constraints, estimation, stopping
+from app.psychometrics import constraints, estimation, irt, stopping
 from app.psychometrics.engine_types import CatPolicy, ItemPool
 
 
 @dataclass(frozen=True, eq=False)
 class Prepared:
     """Per (pool, policy) arrays, computed once: domain, fact and type codes (N,), the quota
-    plan, the Sympson-Hetter matrix (B, N), the grid."""
+    plan, the Sympson-Hetter matrix (B, N), the grid, the items' information at a theta."""
 
     domain_code: np.ndarray
     plan: constraints.QuotaPlan | None
@@ -29,6 +29,7 @@ class Prepared:
     fact_items: tuple[np.ndarray, ...] = ()  # pool indices per fact code
     type_code: np.ndarray | None = None  # (N,) index into type_share, -1 for uncapped
     type_share: tuple[float, ...] = ()
+    info_at: irt.InformationAt | None = None  # theta -> (N,) information of the pool's items
 
 
 def prepare(pool: ItemPool, policy: CatPolicy) -> Prepared:
@@ -78,6 +79,7 @@ def _build_prepared(pool: ItemPool, policy: CatPolicy) -> Prepared:
         fact_items=fact_items,
         type_code=type_code,
         type_share=tuple(x for _, x in policy.type_max_share),
+        info_at=irt.InformationAt(pool.a, pool.b, pool.c),
     )
 
 

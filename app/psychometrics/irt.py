@@ -40,6 +40,35 @@ def information(theta: ArrayLike, a: np.ndarray, b: np.ndarray, c: np.ndarray) -
     return a * a * (p - c) ** 2 * (1.0 - p) / ((1.0 - c) ** 2 * p)
 
 
+class InformationAt:
+    """information(theta, a, b, c) of one fixed set of items at one scalar theta, with its
+    theta-free parts computed once: with L = expit(a (theta - b)), P = c + (1 - c) L and
+    I = a^2 (1 - c) L^2 (1 - L) / P (the same value as information(), in 9 array passes
+    instead of 16). The CAT step evaluates every item at the estimate; per pool, this is
+    built once. Safe across threads: every call allocates its own arrays."""
+
+    __slots__ = ("_a", "_ab", "_c", "_omc", "_a2w")
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> None:
+        a, b, c = (np.asarray(x, dtype=float) for x in (a, b, c))
+        self._a, self._ab, self._c, self._omc = a, a * b, c, 1.0 - c
+        self._a2w = a * a * (1.0 - c)
+
+    def __call__(self, theta: float) -> np.ndarray:
+        """(N,) information at the scalar theta."""
+        lo = np.multiply(self._a, float(theta))
+        lo -= self._ab
+        expit(lo, out=lo)  # L
+        den = np.multiply(self._omc, lo)
+        den += self._c  # P
+        out = np.multiply(lo, lo)
+        out *= self._a2w
+        np.subtract(1.0, lo, out=lo)
+        out *= lo
+        out /= den
+        return out
+
+
 def test_information(theta: ArrayLike, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Test information: the sum of item information over the N items; scalar or (G,)."""
     return information(theta, a, b, c).sum(axis=-1)

@@ -99,14 +99,17 @@ def best_in_mask(
     randomesque_k: int = 1,
     sh_k: np.ndarray | None = None,
     sh_u: np.ndarray | None = None,
+    info_at: Callable[[float], np.ndarray] | None = None,
 ) -> tuple[int, list[int]]:
     """best_by_information over the items of mask (N,) bool, without gathering them: the
     information of all N items (one pass, as a plain argmax step), -inf outside the mask,
-    argpartition of the best max(4k, 16), sorted (ties by index, as a stable ranking)."""
-    info = irt.information(theta, a, b, c)
+    argpartition of the best max(4k, 16), sorted (ties by index, as a stable ranking).
+    info_at: theta -> (N,) information of these items (irt.InformationAt, built once per
+    pool), instead of irt.information(theta, a, b, c)."""
+    info = irt.information(theta, a, b, c) if info_at is None else info_at(theta)
     info[~mask] = -np.inf
     if randomesque_k <= 1 and sh_k is None:  # the best item: argmax (first of ties, as stable)
-        best = int(np.argmax(info))
+        best = int(info.argmax())
         return best, [best]
     top = max(4 * randomesque_k, 16)
     if int(np.count_nonzero(mask)) <= top:

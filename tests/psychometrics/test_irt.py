@@ -35,6 +35,22 @@ def test_information_non_negative_and_additive(rng):
     np.testing.assert_allclose(irt.test_information(grid, a, b, c), info.sum(axis=1))
 
 
+def test_information_at_equals_information_at_every_theta(rng):
+    """The engine's per-pool kernel gives the textbook formula's values (3PL and 2PL items,
+    abilities far outside the items' range) and so the same argmax."""
+    a, b = rng.lognormal(0, 0.5, 300), rng.normal(0, 1.5, 300)
+    c = np.where(rng.random(300) < 0.5, 0.0, rng.uniform(0, 0.35, 300))
+    kernel = irt.InformationAt(a, b, c)
+    for theta in np.linspace(-8, 8, 33):
+        want = irt.information(theta, a, b, c)
+        got = kernel(theta)
+        # atol: far below b, the textbook's P - c cancels (1e-4 relative at 1e-18); the kernel
+        # takes (1 - c) L directly
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-14)
+        assert int(got.argmax()) == int(want.argmax())
+    assert kernel(0.5) is not kernel(0.5)  # a fresh array per call: callers mask it in place
+
+
 def test_probability_and_information_match_catsim(rng):
     n = 200
     a, b, c = rng.lognormal(0, 0.4, n), rng.normal(0, 1.2, n), rng.uniform(0, 0.35, n)

@@ -8,7 +8,9 @@ own Sympson-Hetter parameters derived by simulation.derive_sympson_hetter:
 
 - cat: selection at the EAP estimate; K per band of width 0.5 (r_band 0.30) and overall (0.25);
 - oracle, band cap: selection by the information between the cut and the TRUE theta
-  (simulation.oracle_score), stopping on the responses only; the same caps;
+  (simulation.oracle_score), stopping on the responses only; the same caps, its K applied at
+  the band of its true theta (an oracle knows where the candidate is: applied at the
+  estimate's band, as the first full-size run did, the oracle was not held to the band cap);
 - oracle, overall cap: the same oracle held to the overall cap only.
 
 Each response draw uses fresh candidates theta ~ N(0, 1), the same for the three designs. Printed

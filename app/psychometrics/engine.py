@@ -337,11 +337,14 @@ def select_with_trace(
     policy: CatPolicy,
     pool: ItemPool,
     score: Callable[[np.ndarray], np.ndarray] | None = None,
+    band_theta: float | None = None,
 ) -> tuple[str | None, list[int]]:
     """select_next plus the pool indices that entered a Sympson-Hetter lottery this step.
 
     score: candidate indices (M,) -> (M,) values ranked instead of the information at the
     estimate (the simulator's oracle; every constraint and the exposure control still apply).
+    band_theta: the ability whose band's K apply (the simulator's oracle: its true theta);
+    by default the estimate's, as in delivery.
     """
     if stop_decision(state, policy).stop:
         return None, []
@@ -356,13 +359,13 @@ def select_with_trace(
     if ctx is None:  # no look-ahead to check: the pick stands
         if not candidates.any():
             return None, []
-        item, tried = _pick(state, policy, pool, prep, candidates, len(seen), score)
+        item, tried = _pick(state, policy, pool, prep, candidates, len(seen), score, band_theta)
         return pool.ids[item], tried
     scored = seen[~pool.is_pretest[seen]]
     while True:
         if not candidates.any():  # no item keeps the constraints: stop rather than break one
             return None, []
-        item, tried = _pick(state, policy, pool, prep, candidates, len(seen), score)
+        item, tried = _pick(state, policy, pool, prep, candidates, len(seen), score, band_theta)
         if _keeps_constraints(item, ctx, prep, policy, scored):
             return pool.ids[item], tried
         candidates[item] = False  # its fact or type starves a domain
@@ -371,13 +374,15 @@ def select_with_trace(
 def _pick(
     state: AttemptState, policy: CatPolicy, pool: ItemPool, prep: Prepared,
     candidates: np.ndarray, n_seen: int, score: Callable[[np.ndarray], np.ndarray] | None,
+    band_theta: float | None = None,
 ) -> tuple[int, list[int]]:  # fmt: skip
     """The exposure-controlled maximum-information pick among the candidates (N,) bool."""
     est = current_estimate(state, policy)
     theta = _selection_point(est, policy, prep.z)
     sh_k = sh_u = None
     if prep.sh_k is not None and policy.sh_exposure is not None:
-        sh_k = prep.sh_k[policy.sh_exposure.band(est.theta)]
+        at = est.theta if band_theta is None else band_theta
+        sh_k = prep.sh_k[policy.sh_exposure.band(at)]
         sh_u = _sh_uniforms(pool, state.seed)
     rng = selection.StepRandom(state.seed, len(state.item_ids))
     k = policy.randomesque_k

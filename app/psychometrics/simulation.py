@@ -86,7 +86,8 @@ def run_attempt(
     """One simulated candidate of true ability theta; returns (ExamResult, AttemptState).
 
     oracle: select by oracle_score (information between the cut and the true theta) instead
-    of the information at the estimate; stopping still sees the responses only.
+    of the information at the estimate, and apply the Sympson-Hetter K of the true theta's
+    band (an oracle knows where the candidate is); stopping still sees the responses only.
 
     theta: one ability (logits), or one per blueprint domain (a candidate whose domains
     really differ). Responses are Bernoulli(P(theta)) drawn from rng. If selected (N,) is
@@ -96,13 +97,14 @@ def run_attempt(
     state = engine.start_attempt(policy, pool, seed)
     decision = engine.stop_decision(state, policy)
     entered: set[int] = set()
-    score = None
+    score = band_theta = None
     if oracle:
         if isinstance(theta, Mapping):
             raise ValueError("oracle selection needs one ability, not one per domain")
         score = oracle_score(pool, policy.cut_theta, float(theta))
+        band_theta = float(theta)
     while not decision.stop:
-        item_id, tried = engine.select_with_trace(state, policy, pool, score)
+        item_id, tried = engine.select_with_trace(state, policy, pool, score, band_theta)
         if item_id is None:
             decision = StopDecision(True, StopReason.BANK_EXHAUSTED)
             break

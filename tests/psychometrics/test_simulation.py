@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from app.psychometrics import engine, irt, metrics, simulation
+from app.psychometrics.engine_types import ExposureControl
 
 DOMAINS = ("A", "B", "C", "D", "E", "F")
 WEIGHTS = np.array([0.15, 0.20, 0.15, 0.20, 0.15, 0.15])
@@ -102,3 +103,28 @@ def test_issue_bank_precision_is_bounded_by_its_information():
     oracle = float(np.mean(1 / np.sqrt(best40 + 1) <= 0.30))
     assert oracle < 0.85  # the issue's 97% is unreachable on this bank
     assert share >= oracle - 0.20
+
+
+def test_the_oracle_applies_the_k_of_its_true_thetas_band():
+    """The sequential oracle knows theta, so its Sympson-Hetter K are those of the true
+    theta's band: an item with K = 0 in that band never reaches it, even at the first step,
+    where every candidate's estimate (0) is in another band whose K is 1. The CAT applies
+    the estimate's band, as delivery does, and so gets the item there."""
+    pool = simulation.generate_bank(np.random.default_rng(5), 60, ("A",), np.array([1.0]))
+    policy = engine.CatPolicy(min_items=5, max_items=5, ci_rule=False, fact_limit=0)
+    theta = 1.5
+    score = simulation.oracle_score(pool, policy.cut_theta, theta)
+    first = pool.ids[int(np.argmax(score(np.arange(len(pool.ids)))))]
+    held = replace(
+        policy, sh_exposure=ExposureControl((0.5,), ((first, (1.0, 0.0)),))
+    )  # K = 1 below 0.5 (where every estimate starts), 0 from 0.5 up (the true theta's band)
+    rng = np.random.default_rng(1)
+    _, free = simulation.run_attempt(policy, pool, theta, 3, rng, oracle=True)
+    assert free.item_ids[0] == first  # without control the oracle starts with it
+    for seed in range(20):
+        _, state = simulation.run_attempt(held, pool, theta, seed, rng, oracle=True)
+        assert first not in state.item_ids
+    start = engine.start_attempt(held, pool, 0)
+    # the same oracle ranking with K of the estimate's band (0 at the start: K = 1) gets it
+    assert engine.select_with_trace(start, held, pool, score)[0] == first
+    assert engine.select_with_trace(start, held, pool, score, theta)[0] != first

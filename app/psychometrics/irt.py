@@ -43,7 +43,7 @@ def information(theta: ArrayLike, a: np.ndarray, b: np.ndarray, c: np.ndarray) -
 class InformationAt:
     """information(theta, a, b, c) of one fixed set of items at one scalar theta, with its
     theta-free parts computed once: with L = expit(a (theta - b)), P = c + (1 - c) L and
-    I = a^2 (1 - c) L^2 (1 - L) / P (the same value as information(), in 9 array passes
+    I = a^2 (1 - c) L^2 (1 - L) / P (information()'s values to rounding, in 9 array passes
     instead of 16). The CAT step evaluates every item at the estimate; per pool, this is
     built once. Safe across threads: every call allocates its own arrays."""
 

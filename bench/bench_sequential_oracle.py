@@ -4,9 +4,12 @@ Issue 17's reference design. Two synthetic banks of 300 items (a ~ lognormal(0, 
 a ~ lognormal(0.2, 0.25), b ~ U(-2.5, 2.5); c = 0.2), four domains weighted 0.4/0.3/0.2/0.1, enemy
 sets of 3 items over 30% of each bank; cut 0, 95% interval rule, 10-60 items. Three designs, each
 through the engine's own step (engine.select_with_trace via simulation.simulate_cat), each with its
-own Sympson-Hetter parameters derived by simulation.derive_sympson_hetter:
+own Sympson-Hetter parameters derived by simulation.derive_exposure for the platform's exposure
+design (DESIGN = app.exams.exposure.design_of(Settings()): the object pool revisions are derived
+for in production; caps 0.25 overall and 0.30 per band of width 0.5 inside [-2, 2], aimed at 0.24
+and 0.22, 2,000 x 8 simulated candidates; a test asserts it):
 
-- cat: selection at the EAP estimate; K per band of width 0.5 (r_band 0.30) and overall (0.25);
+- cat: selection at the EAP estimate; K per band of the estimate;
 - oracle, band cap: selection by the information between the cut and the TRUE theta
   (simulation.oracle_score), stopping on the responses only; the same caps, its K applied at
   the band of its true theta (an oracle knows where the candidate is: applied at the
@@ -20,8 +23,11 @@ constraint violations (quotas at every length from min to the
 attempt's length, facts at most once), and the accuracy difference cat - oracle with its standard
 error over the draws.
 
-    nice -n 10 .venv/bin/python bench/bench_sequential_oracle.py \
-        [--examinees 5000] [--draws 5] [--sh-examinees 2000] [--sh-iterations 4] [--bank 0|1]
+    OPENBLAS_NUM_THREADS=1 nice -n 10 .venv/bin/python bench/bench_sequential_oracle.py \
+        [--examinees 5000] [--draws 5] [--bank 0|1]
+
+--aim, --band-aim, --sh-examinees and --sh-iterations replace the design's values for experiments;
+the output then says that it is not the platform's design.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from app.core.config import Settings  # noqa: E402
+from app.exams.exposure import design_of  # noqa: E402
 from app.psychometrics import constraints, engine, simulation  # noqa: E402
 
 DOMAINS = ("D1", "D2", "D3", "D4")
@@ -44,8 +52,9 @@ BANKS = {
     "a~LN(0,0.3), b~N(0,1)": dict(a_sdlog=0.3),
     "a~LN(0.2,0.25), b~U(-2.5,2.5)": dict(a_meanlog=0.2, a_sdlog=0.25, b_halfwidth=2.5),
 }
-EDGES = tuple(np.arange(-2.0, 2.01, 0.5).round(2).tolist())  # bands of width 0.5 inside [-2, 2]
-R_MAX, R_BAND, MIN_BAND = 0.25, 0.30, 200
+DESIGN = design_of(Settings())  # the platform's exposure design
+EDGES = DESIGN.band_edges  # exposure is judged per band of true theta
+MIN_BAND = 200  # bands holding fewer candidates are not judged
 
 
 def policy() -> engine.CatPolicy:
@@ -86,18 +95,21 @@ def usage(run: simulation.CatRun, n_items: int) -> tuple[np.ndarray, np.ndarray]
     return use, np.bincount(band, minlength=len(EDGES) + 1)
 
 
-def exposure(use: np.ndarray, n_b: np.ndarray) -> tuple[float, float, int]:
-    """(max exposure overall, max over bands of true theta holding >= MIN_BAND, bands counted)."""
-    held = n_b >= MIN_BAND
-    per_band = (use[held] / n_b[held, None]).max(axis=1) if held.any() else np.zeros(1)
-    return float(use.sum(axis=0).max() / n_b.sum()), float(per_band.max()), int(held.sum())
+def exposure(use: np.ndarray, n_b: np.ndarray) -> tuple[float, float, int, str]:
+    """(max exposure overall, max over bands of true theta holding >= MIN_BAND, bands counted,
+    where that band maximum lies: the band and its candidates)."""
+    held = np.flatnonzero(n_b >= MIN_BAND)
+    if not len(held):
+        return float(use.sum(axis=0).max() / n_b.sum()), 0.0, 0, "-"
+    per_band = use[held].max(axis=1) / n_b[held]
+    top = held[int(per_band.argmax())]
+    bounds = (-np.inf, *EDGES, np.inf)
+    where = f"[{bounds[top]}, {bounds[top + 1]}) of {int(n_b[top])}"
+    return float(use.sum(axis=0).max() / n_b.sum()), float(per_band.max()), len(held), where
 
 
-def derive(pool, rng, args, *, bands: bool, oracle: bool) -> engine.CatPolicy:
-    control = simulation.derive_sympson_hetter(
-        policy(), pool, R_MAX, rng, args.sh_examinees, args.sh_iterations,
-        band_edges=EDGES if bands else (), r_band=R_BAND if bands else None, oracle=oracle,
-    )  # fmt: skip
+def derive(pool, rng, design, *, oracle: bool) -> engine.CatPolicy:
+    control = simulation.derive_exposure(design, policy(), pool, rng, oracle=oracle)
     return replace(policy(), sh_exposure=control)
 
 
@@ -105,12 +117,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--examinees", type=int, default=5000)
     ap.add_argument("--draws", type=int, default=5)
-    ap.add_argument("--sh-examinees", type=int, default=2000)
-    ap.add_argument("--sh-iterations", type=int, default=4)
+    ap.add_argument("--sh-examinees", type=int, default=DESIGN.examinees)
+    ap.add_argument("--sh-iterations", type=int, default=DESIGN.iterations)
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--bank", type=int, choices=(0, 1), default=None, help="only this bank")
+    ap.add_argument("--aim", type=float, default=DESIGN.aim, help="K's overall aim")
+    ap.add_argument("--band-aim", type=float, default=DESIGN.band_aim, help="K's band aim")
     args = ap.parse_args()
-    print(f"# {vars(args)}; bands {EDGES}, r_max {R_MAX}, r_band {R_BAND}", flush=True)
+    design = replace(DESIGN, aim=args.aim, band_aim=args.band_aim, examinees=args.sh_examinees,
+                     iterations=args.sh_iterations)  # fmt: skip
+    print(f"# {vars(args)}; {design}" + ("" if design == DESIGN else
+          f"; NOT the platform's design {DESIGN}"), flush=True)  # fmt: skip
     for b, (name, spec) in enumerate(BANKS.items()):
         if args.bank is not None and b != args.bank:
             continue
@@ -120,9 +137,12 @@ def main() -> None:
         assert engine.pool_problems(policy(), pool) == []
         sh_rng = np.random.default_rng([args.seed, b, 0x5E])
         designs = {
-            "cat": (derive(pool, sh_rng, args, bands=True, oracle=False), False),
-            "oracle, band cap": (derive(pool, sh_rng, args, bands=True, oracle=True), True),
-            "oracle, overall cap": (derive(pool, sh_rng, args, bands=False, oracle=True), True),
+            "cat": (derive(pool, sh_rng, design, oracle=False), False),
+            "oracle, band cap": (derive(pool, sh_rng, design, oracle=True), True),
+            "oracle, overall cap": (
+                derive(pool, sh_rng, design.unconditional(), oracle=True),
+                True,
+            ),
         }
         print(f"## {name}: exposure parameters in {time.perf_counter() - t0:.0f} s", flush=True)
         acc = {k: [] for k in designs}
@@ -133,23 +153,23 @@ def main() -> None:
                 run = simulation.simulate_cat(pol, pool, thetas, seed=1000 * b + d, oracle=oracle)
                 accuracy = float(np.mean(run.passed == (thetas >= 0.0)))
                 use, n_b = usage(run, len(pool.ids))
-                overall, band_max, n_bands = exposure(use, n_b)
+                overall, band_max, n_bands, where = exposure(use, n_b)
                 pooled[label][0] += use
                 pooled[label][1] += n_b
                 acc[label].append(accuracy)
                 print(
                     f"draw {d} | {label} | accuracy {accuracy:.4f} | mean length "
                     f"{run.length.mean():.1f} | max exposure {overall:.3f} | band max "
-                    f"{band_max:.3f} ({n_bands} bands >= {MIN_BAND}) | violations "
+                    f"{band_max:.3f} ({n_bands} bands >= {MIN_BAND}; in {where}) | violations "
                     f"{violations(run, pool, pol)}",
                     flush=True,
                 )
         for label, (use, n_b) in pooled.items():
-            overall, band_max, n_bands = exposure(use, n_b)
+            overall, band_max, n_bands, where = exposure(use, n_b)
             print(
                 f"{name}: {label} over all {int(n_b.sum())} candidates: accuracy "
                 f"{np.mean(acc[label]):.4f} | max exposure {overall:.3f} | band max {band_max:.3f} "
-                f"({n_bands} bands >= {MIN_BAND})",
+                f"({n_bands} bands >= {MIN_BAND}; in {where})",
                 flush=True,
             )
         for ref in ("oracle, band cap", "oracle, overall cap"):

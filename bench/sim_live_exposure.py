@@ -34,6 +34,7 @@ from app import wiring  # noqa: E402
 from app.core.config import Settings  # noqa: E402
 from app.core.db import make_engine, migrate  # noqa: E402
 from app.courses import service as courses  # noqa: E402
+from app.exams import exposure  # noqa: E402
 from app.exams.models import ExamResponse  # noqa: E402
 from app.itembank import pools  # noqa: E402
 from app.itembank.models import TrackPool  # noqa: E402
@@ -99,10 +100,11 @@ def main() -> None:
         lengths = [a.step for a in sat]
     print(f"bank {args.items} synthetic items, {args.candidates} candidates through the exam "
           f"service, target {settings.exposure_target}")  # fmt: skip
-    print(f"derivation (the platform's settings): {settings.exposure_examinees} x "
-          f"{settings.exposure_iterations} simulated, margin {settings.exposure_margin}, "
+    print(f"derivation (the platform's settings): {exposure.design_of(settings)}, "
           f"{derive_s:.0f} s; its check run ({settings.exposure_check_examinees} candidates): "
-          f"max exposure {report['max_exposure']:.3f}, {report['over_target']} over")  # fmt: skip
+          f"max exposure {report['max_exposure']:.3f}, {report['over_target']} over, largest "
+          f"within a band of true theta {report['band_max_exposure']} "
+          f"({report['bands_judged']} bands of 200+)")  # fmt: skip
     print(f"live, with the revision's exposure control: max exposure {live.max_rate:.3f} "
           f"(monitoring) = {own:.3f} (own count); {live.over_target} items over the target; "
           f"mean length {np.mean(lengths):.1f}; {live_s:.0f} s")  # fmt: skip

@@ -27,10 +27,12 @@ def simulate(
     seed: int = typer.Option(1, help="seed of every random draw"),
     bank: Path | None = typer.Option(None, help="CSV or YAML rows id,a,b,c,domain[,pretest]"),
     out: Path | None = typer.Option(None, help="output folder [var/simulations/<track>-<seed>]"),
-    sympson_hetter: float = typer.Option(0.25, help="max exposure rate r_max; 0 turns SH off"),
-    sh_examinees: int = typer.Option(1000, help="candidates per Sympson-Hetter iteration"),
-    sh_iterations: int = typer.Option(10, help="Sympson-Hetter iterations"),
-    sh_margin: float = typer.Option(0.04, help="aim K at r_max minus this (sampling error)"),
+    sympson_hetter: float = typer.Option(
+        0.25, help="max exposure rate (the platform's design: WMI_EXPOSURE_*); 0 turns SH off"
+    ),
+    sh_examinees: int = typer.Option(0, help="candidates per SH iteration [the platform's]"),
+    sh_iterations: int = typer.Option(0, help="Sympson-Hetter iterations [the platform's]"),
+    sh_margin: float = typer.Option(-1.0, help="aim K at r_max minus this [the platform's]"),
     randomesque: int = typer.Option(1, help="randomesque k (1 = off)"),
     opening: tuple[int, int] = typer.Option((1, 0), help="randomesque k for the first n items"),
     synthetic: int = typer.Option(
@@ -156,24 +158,32 @@ def _simulation_pool(policy, track, bank, synthetic, a_scale, seed) -> "engine.I
 
 
 def _with_sympson_hetter(policy, pool, out, r_max, seed, examinees, iterations, margin):
-    """The policy with Sympson-Hetter exposure parameters derived by simulation (also written
-    to sympson_hetter.csv)."""
+    """The policy with Sympson-Hetter exposure parameters derived by simulation for the
+    platform's exposure design (exposure.design_of: its band cap and aims, the same object
+    pool revisions are derived for), with the options given replacing its values (the K of
+    each band written to sympson_hetter.csv)."""
     from dataclasses import replace
 
     import numpy as np
 
     from app.cli.psychometrics_reports import write_csv
+    from app.core.config import get_settings
+    from app.exams.exposure import design_of
     from app.psychometrics import simulation
 
+    design = design_of(get_settings())
+    given = {"cap": r_max, "aim": r_max - (design.cap - design.aim if margin < 0 else margin)}
+    design = replace(design, **given, examinees=examinees or design.examinees,
+                     iterations=iterations or design.iterations)  # fmt: skip
     rng = np.random.default_rng([seed, 0x5E])  # candidates get their own stream
     k = _progress_run(
         "Sympson-Hetter",
-        iterations,
-        lambda cb: simulation.derive_sympson_hetter(
-            policy, pool, r_max, rng, examinees, iterations, cb, margin
-        ),
+        design.iterations,
+        lambda cb: simulation.derive_exposure(design, policy, pool, rng, cb),
     )
-    write_csv(out / "sympson_hetter.csv", [{"id": i, "k": v[0]} for i, v in k.k])
+    bands = [f"k{b}" for b in range(len(k.edges) + 1)]
+    write_csv(out / "sympson_hetter.csv",
+              [{"id": i, **dict(zip(bands, v, strict=True))} for i, v in k.k])  # fmt: skip
     return replace(policy, sh_exposure=k)
 
 

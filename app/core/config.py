@@ -8,7 +8,10 @@ from pathlib import Path
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.psychometrics.simulation import ExposureDesign
+
 ROOT = Path(__file__).resolve().parents[2]
+_DESIGN = ExposureDesign()  # the exposure settings' defaults
 THREADS = 40  # AnyIO's default thread pool, which runs the sync routes and dependencies
 
 
@@ -95,18 +98,22 @@ class Settings(BaseSettings):
     appeal_window_days: int = Field(default=30, ge=1, le=365)  # from the result
     item_flag_window_hours: int = Field(default=72, ge=1, le=24 * 30)  # from the result
     angoff_min_panelists: int = Field(default=3, ge=1, le=50)  # a new study's default
-    # Exposure control derived per pool revision (app/exams/exposure.py): the target maximum
-    # share of candidates who see an item, simulated candidates per Sympson-Hetter iteration,
-    # iterations, candidates of the check run, the margin under the target the parameters aim
-    # at (a finite simulation's estimate overshoots by up to 0.02: docs/PSYCHOMETRICS.md 9),
-    # and the seed of the simulations.
-    exposure_target: float = Field(default=0.25, gt=0, le=1)
-    exposure_examinees: int = Field(default=1000, ge=10, le=100_000)
-    exposure_iterations: int = Field(default=8, ge=1, le=50)
+    # Exposure control derived per pool revision (app/exams/exposure.py, design_of): the cap on
+    # the share of candidates who see an item, overall and within a band of true theta of
+    # width 0.5 (0 turns the band cap off); K aims at cap - margin (under the caps: K acts at
+    # the band of the estimate, exposure is judged at the true theta's, and a band's largest
+    # rate overshoots: docs/PSYCHOMETRICS.md 8.6); simulated candidates per Sympson-Hetter
+    # iteration, iterations, candidates of the check run, the simulations' seed. The defaults
+    # are simulation.ExposureDesign's, the design bench/bench_sequential_oracle.py measures.
+    exposure_target: float = Field(default=_DESIGN.cap, gt=0, le=1)
+    exposure_margin: float = Field(default=round(_DESIGN.cap - _DESIGN.aim, 6), ge=0, lt=0.5)
+    exposure_band_target: float = Field(default=_DESIGN.band_cap or 0.0, ge=0, le=1)
+    exposure_band_margin: float = Field(
+        default=round((_DESIGN.band_cap or 0) - (_DESIGN.band_aim or 0), 6), ge=0, lt=0.5
+    )
+    exposure_examinees: int = Field(default=_DESIGN.examinees, ge=10, le=100_000)
+    exposure_iterations: int = Field(default=_DESIGN.iterations, ge=1, le=50)
     exposure_check_examinees: int = Field(default=1000, ge=10, le=100_000)
-    # aim K at target - margin: the margin absorbs the sampling error of the derivation's and
-    # the live count's rates (docs/PSYCHOMETRICS.md, "Exposure control per pool revision")
-    exposure_margin: float = Field(default=0.03, ge=0, lt=0.5)
     exposure_seed: int = Field(default=16, ge=0)
     # Calibration runs (app/psychops/calibration_runs.py): an item with fewer responses keeps
     # its provisional parameters; candidates simulated per revision on a run's review page.
@@ -145,6 +152,13 @@ class Settings(BaseSettings):
         names = [p.name for p in self.oidc_providers]
         if len(names) != len(set(names)):
             raise ValueError(f"WMI_OIDC_PROVIDERS: each provider needs its own name ({names})")
+        if self.exposure_margin >= self.exposure_target or (
+            self.exposure_band_target and self.exposure_band_margin >= self.exposure_band_target
+        ):
+            raise ValueError(
+                "WMI_EXPOSURE_MARGIN must be under WMI_EXPOSURE_TARGET, and "
+                "WMI_EXPOSURE_BAND_MARGIN under WMI_EXPOSURE_BAND_TARGET (the rates K aims at)"
+            )
         connections = self.db_pool_size + self.db_max_overflow - self.lane_threads
         if self.max_concurrent_requests > min(connections, THREADS):
             raise ValueError(

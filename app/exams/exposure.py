@@ -4,8 +4,10 @@ The policy a revision's exposure parameters are derived for, the policy `wmi sim
 --revision N` evaluates and the policy a candidate starting on revision N gets are built by
 the same function here (`revision_parts`), so the three are one
 value (tests/exams/test_exposure.py asserts it). The derivation itself is the engine's
-(`simulation.derive_sympson_hetter`); its result is stored as the CatPolicy fields it sets
-and never interpreted here.
+(`simulation.derive_exposure`, for the design `design_of` builds from the settings: caps
+overall and per band of theta, the rates K aims at, the simulation's size; the same object
+bench/bench_sequential_oracle.py evaluates); its result is stored as the CatPolicy fields it
+sets and never interpreted here.
 """
 
 import hashlib
@@ -23,6 +25,20 @@ from app.courses import service as courses
 from app.exams import engine_bridge as bridge
 from app.itembank import pools
 from app.psychometrics import engine, simulation
+
+
+def design_of(settings) -> simulation.ExposureDesign:
+    """The exposure design pool revisions are derived for, from the WMI_EXPOSURE_* settings
+    (whose defaults are simulation.ExposureDesign's; a band target of 0 turns the
+    conditional control off)."""
+    band = settings.exposure_band_target or None
+    return simulation.ExposureDesign(
+        cap=settings.exposure_target,
+        aim=round(settings.exposure_target - settings.exposure_margin, 6),
+        band_cap=band,
+        band_aim=None if band is None else round(band - settings.exposure_band_margin, 6),
+        examinees=settings.exposure_examinees, iterations=settings.exposure_iterations,
+    )  # fmt: skip
 
 
 def attempt_policy(session: Session, *, track: str, now: datetime) -> dict:
@@ -94,27 +110,26 @@ def derive(
         started = time.perf_counter()
         policy = bridge.cat_policy(attempt_policy(session, track=row.track, now=now))
         pool = bridge.item_pool(row.items)
-        target = settings.exposure_target
+        design = design_of(settings)
+        target = design.cap
         rng = np.random.default_rng([settings.exposure_seed, revision_id])
-        steps = settings.exposure_iterations + 1
+        steps = design.iterations + 1
 
         def tick(done: float) -> None:
             if progress is not None:
                 progress(done / steps, f"Sympson-Hetter iteration {min(int(done) + 1, steps - 1)}")
 
-        k = simulation.derive_sympson_hetter(
-            policy, pool, target, rng, n_examinees=settings.exposure_examinees,
-            iterations=settings.exposure_iterations, progress=tick,
-            margin=settings.exposure_margin,
-        )  # fmt: skip
+        k = simulation.derive_exposure(design, policy, pool, rng, progress=tick)
         live = replace(policy, sh_exposure=k)
         exposure = {"sh_exposure": live.to_dict()["sh_exposure"]}
         n_check = settings.exposure_check_examinees
-        report = _check(live, pool, rng, n_check, target, lambda e: tick(steps - 1 + e / n_check))
+        report = _check(live, pool, rng, n_check, design, lambda e: tick(steps - 1 + e / n_check))
         report |= {
-            "examinees": settings.exposure_examinees,
-            "iterations": settings.exposure_iterations,
-            "margin": settings.exposure_margin,
+            "examinees": design.examinees,
+            "iterations": design.iterations,
+            "aim": round(design.aim, 4),
+            "band_target": design.band_cap,
+            "band_aim": None if design.band_aim is None else round(design.band_aim, 4),
             "seed": [settings.exposure_seed, revision_id],
             "seconds": round(time.perf_counter() - started, 1),
         }
@@ -127,19 +142,32 @@ def derive(
     return {**(row.exposure_report or {}), "activated": activated}
 
 
+CHECK_BAND_MIN = 200  # a band's rate is judged from at least this many candidates
+
+
 def _check(
     policy: engine.CatPolicy, pool: engine.ItemPool, rng: np.random.Generator, n: int,
-    target: float, progress: Callable[[int], None] | None = None,
+    design: simulation.ExposureDesign, progress: Callable[[int], None] | None = None,
 ) -> dict:  # fmt: skip
-    """Simulate n candidates, theta ~ N(0, 1), under the derived policy: what it achieves."""
+    """Simulate n candidates, theta ~ N(0, 1), under the derived policy: what it achieves,
+    overall and in each band of true theta holding at least CHECK_BAND_MIN of them."""
     thetas = rng.normal(0.0, 1.0, n)
     run = simulation.simulate_cat(policy, pool, thetas, int(rng.integers(2**31)), progress)
     rates = exposure_rates(run.items, len(pool.ids))
+    band = np.searchsorted(np.asarray(design.band_edges), thetas, side="right")
+    band_max, bands = None, 0
+    for b in np.unique(band):
+        held = np.flatnonzero(band == b)
+        if len(held) >= CHECK_BAND_MIN:
+            r = exposure_rates([run.items[e] for e in held], len(pool.ids)).max()
+            band_max, bands = max(band_max or 0.0, float(r)), bands + 1
     return {
         "check_examinees": n,
         "policy_digest": policy_digest(policy),
         "max_exposure": round(float(rates.max()), 4),
-        "over_target": int((rates > target).sum()),
+        "over_target": int((rates > design.cap).sum()),
+        "band_max_exposure": None if band_max is None else round(band_max, 4),
+        "bands_judged": bands,
         "mean_length": round(float(run.length.mean()), 2),
         "accuracy": round(float(np.mean(run.passed == (run.theta_true >= policy.cut_theta))), 4),
     }

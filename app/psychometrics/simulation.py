@@ -173,6 +173,65 @@ def simulate_cat(
     )
 
 
+BAND_EDGES = tuple(float(e) for e in np.arange(-2.0, 2.01, 0.5).round(2))  # width 0.5
+
+
+@dataclass(frozen=True)
+class ExposureDesign:
+    """What a pool's Sympson-Hetter parameters are derived for: one object for delivery and
+    for every simulation that evaluates it (app/exams/exposure.design_of builds the platform's
+    from its settings, whose defaults are these; bench/bench_sequential_oracle.py uses it).
+
+    cap, band_cap: the largest share of candidates who may see an item, overall and among
+    the candidates whose true theta lies in one band (edges band_edges; band_cap None:
+    unconditional control). aim, band_aim: the rates K is derived for, under the caps:
+    delivery applies K at the band of the current estimate while exposure is judged by the
+    band of the true theta, and a band's realised rate is the largest of some hundreds of
+    binomial rates, so aiming at the caps overshoots them (docs/PSYCHOMETRICS.md 8.6).
+    examinees x iterations: the derivation's simulated candidates.
+    """
+
+    cap: float = 0.25
+    aim: float = 0.24
+    band_cap: float | None = 0.30
+    band_aim: float | None = 0.22
+    band_edges: tuple[float, ...] = BAND_EDGES
+    examinees: int = 2000
+    iterations: int = 8
+
+    def __post_init__(self) -> None:
+        if not 0 < self.aim <= self.cap <= 1:
+            raise ValueError("an exposure design needs 0 < aim <= cap <= 1")
+        if (self.band_cap is None) != (self.band_aim is None):
+            raise ValueError("band_cap and band_aim come together")
+        if self.band_cap is not None and not (0 < self.band_aim <= self.band_cap <= 1):
+            raise ValueError("an exposure design needs 0 < band_aim <= band_cap <= 1")
+
+    @property
+    def conditional(self) -> bool:
+        return self.band_aim is not None and bool(self.band_edges)
+
+    def unconditional(self) -> ExposureDesign:
+        """The same design without the band cap (the reference "overall cap only")."""
+        return replace(self, band_cap=None, band_aim=None)
+
+
+def derive_exposure(
+    design: ExposureDesign,
+    policy: CatPolicy,
+    pool: ItemPool,
+    rng: np.random.Generator,
+    progress: Callable[[float], None] | None = None,
+    oracle: bool = False,
+) -> ExposureControl:
+    """derive_sympson_hetter for a design (its aims, bands and simulation size)."""
+    return derive_sympson_hetter(
+        policy, pool, design.aim, rng, design.examinees, design.iterations, progress,
+        band_edges=design.band_edges if design.conditional else (),
+        r_band=design.band_aim if design.conditional else None, oracle=oracle,
+    )  # fmt: skip
+
+
 def derive_sympson_hetter(
     policy: CatPolicy,
     pool: ItemPool,

@@ -181,13 +181,21 @@ class Estimates:
 
 def estimate(
     x: np.ndarray, params: list[dict], *, model: str, mode: str, min_responses: int,
-    withdrawn: set[int] = frozenset(), progress=None,
+    withdrawn: set[int] = frozenset(), calibrated: set[int] | None = None, progress=None,
 ) -> Estimates:  # fmt: skip
-    """Calibrate the (P, N) responses to the items params (the base revision's, in order)."""
+    """Calibrate the (P, N) responses to the items params (the base revision's, in order).
+
+    calibrated: the base's version ids whose parameters came from a calibration. When the base
+    has any, only they hold the scale (anchors of a pretest run, common items of a full run's
+    link): an authored, provisional parameter is a guess, and linking to it would pull the
+    scale toward the guesses. When it has none (a bank never calibrated), the authored
+    parameters are the scale in force and every operational item holds it.
+    """
     n_items = x.shape[1]
     n = (~np.isnan(x)).sum(axis=0)
     pretest = np.array([bool(p["pretest"]) for p in params], dtype=bool)
     gone = np.array([p["item"] in withdrawn for p in params], dtype=bool)
+    scale = np.array([not calibrated or p["id"] in calibrated for p in params], dtype=bool)
     old = [np.array([float(p[k]) for p in params]) for k in ("a", "b", "c")]
     enough = (n >= min_responses) & ~gone
     out = {k: np.full(n_items, np.nan) for k in ("a", "b", "c", "se_a", "se_b", "se_c", "fit")}
@@ -199,18 +207,19 @@ def estimate(
         elif n[j] < min_responses:
             reason[j] = f"{n[j]} responses, fewer than the minimum of {min_responses}"
     if mode == "pretest":
-        free, anchor = enough & pretest, (n > 0) & ~pretest & ~gone
+        free, anchor = enough & pretest, (n > 0) & ~pretest & ~gone & scale
         if not anchor.any():
             raise CalibrationProblem(
-                "No operational item has responses, so nothing holds the scale: a pretest "
-                "calibration needs responses to the operational items."
+                "No operational item that holds the scale has responses, so nothing anchors "
+                "it: a pretest calibration needs responses to the calibrated operational items."
             )
     else:
         free, anchor = enough.copy(), np.zeros(n_items, bool)
-        common = free & ~pretest
+        common = free & ~pretest & scale
         if mode == "full" and common.sum() < MIN_COMMON:
+            held = "calibrated operational" if calibrated else "operational"
             raise CalibrationProblem(
-                f"Only {int(common.sum())} operational items have at least {min_responses} "
+                f"Only {int(common.sum())} {held} items have at least {min_responses} "
                 f"responses; linking a full recalibration to the scale needs {MIN_COMMON}."
             )
         if mode == "free" and free.sum() < MIN_COMMON:
@@ -230,17 +239,15 @@ def estimate(
     se_a, se_b = res.se_a, res.se_b
     link = None
     if mode == "full":
-        common_u = (~pretest)[used]
+        common_u = common[used]
         link = linking.stocking_lord(
             tuple(v[used][common_u] for v in old), (a[common_u], b[common_u], c[common_u])
         )
         a, b, c = link.apply(a, b, c)
         se_a, se_b = se_a / link.A, se_b * link.A
         da, db_ = np.full(len(a), np.nan), np.full(len(a), np.nan)
-        da[common_u], db_[common_u] = (
-            a[common_u] - old[0][used][common_u],
-            (b[common_u] - old[1][used][common_u]),
-        )
+        shown = (~pretest)[used]  # every operational item's change, linking items or not
+        da[shown], db_[shown] = a[shown] - old[0][used][shown], b[shown] - old[1][used][shown]
     elif mode == "pretest":
         da, db_ = linking.displacement(xs, res)
     else:  # free: the new scale is the candidates', nothing to compare with
@@ -258,7 +265,8 @@ def estimate(
         "skipped": int(n_items - used.sum()), "iterations": res.iterations, "cycles": res.cycles,
         "converged": bool(res.converged), "log_likelihood": round(float(res.log_likelihood), 3),
         "pop_mean": round(res.pop_mean, 4), "pop_sd": round(res.pop_sd, 4),
-        "linking": None if link is None else {"A": round(link.A, 4), "B": round(link.B, 4)},
+        "linking": None if link is None else {"A": round(link.A, 4), "B": round(link.B, 4),
+                                              "items": int(common.sum())},
     }  # fmt: skip
     return Estimates(outcome, reason, out["a"], out["b"], out["c"], out["se_a"], out["se_b"],
                      out["se_c"], out["fit"], disp_a, disp_b, summary)  # fmt: skip
@@ -317,7 +325,8 @@ def run_job(ctx: jobs.Context) -> dict:
 
     try:
         est = estimate(data.x, params, model=run.model, mode=run.mode,
-                       min_responses=run.min_responses, withdrawn=gone, progress=tick)  # fmt: skip
+                       min_responses=run.min_responses, withdrawn=gone,
+                       calibrated=set(base.calibrated or ()), progress=tick)  # fmt: skip
     except CalibrationProblem as exc:
         run.status, run.error, run.finished_at = "failed", str(exc), to_db(ctx.now())
         session.add(run)

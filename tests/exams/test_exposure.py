@@ -4,6 +4,7 @@ control, and the exposure candidates really get is read back from the stored att
 import numpy as np
 from sqlmodel import select
 
+from app.core.config import Settings
 from app.exams import engine_bridge as bridge
 from app.exams import exposure
 from app.itembank import pools
@@ -26,6 +27,11 @@ def test_an_attempt_gets_the_policy_simulate_evaluates_with_its_exposure_control
     stored = ExposureControl.from_value(revision.exposure["sh_exposure"])
     assert ExposureControl.from_value(policy.sh_exposure) == stored and stored.k
     assert list(pool.ids) == [str(p["id"]) for p in simulated.items]
+    # conditional on the estimate's band, with the bands of the platform's exposure design
+    assert stored.edges == exposure.design_of(Settings()).band_edges != ()
+    report = revision.exposure_report
+    assert (report["aim"], report["band_target"], report["band_aim"]) == (0.24, 0.3, 0.22)
+    assert "band_max_exposure" in report and "bands_judged" in report
 
 
 def test_started_attempts_keep_their_revision_when_another_is_put_in_force(app, session, clock):
@@ -126,3 +132,33 @@ def test_the_live_exposure_bench_derives_with_the_platform_s_own_settings(tmp_pa
     assert len(fields) >= 6
     assert {f: getattr(used, f) for f in fields} == {f: getattr(production, f) for f in fields}
     assert used.database_url == f"sqlite:///{tmp_path / 'bench.db'}"
+
+
+def test_the_sequential_oracle_bench_evaluates_the_platform_s_exposure_design():
+    """bench/bench_sequential_oracle.py measures the design pool revisions are derived for in
+    production: the object design_of builds from the settings, whose defaults are
+    simulation.ExposureDesign's (band cap 0.30 per band of width 0.5, aims 0.24 / 0.22)."""
+    import importlib.util
+
+    from app.core.config import ROOT
+    from app.psychometrics.simulation import ExposureDesign
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_sequential_oracle", ROOT / "bench" / "bench_sequential_oracle.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.DESIGN == exposure.design_of(Settings()) == ExposureDesign()
+    assert bench.DESIGN.conditional and bench.DESIGN.band_edges == bench.EDGES
+    off = exposure.design_of(Settings(exposure_band_target=0))
+    assert not off.conditional and off.unconditional() == off
+
+
+def test_exposure_settings_that_aim_at_nothing_are_refused_at_start():
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="WMI_EXPOSURE_BAND_MARGIN"):
+        Settings(exposure_band_target=0.2, exposure_band_margin=0.2)
+    with pytest.raises(ValidationError, match="WMI_EXPOSURE_MARGIN"):
+        Settings(exposure_target=0.1, exposure_margin=0.1)

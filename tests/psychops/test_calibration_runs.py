@@ -115,3 +115,34 @@ def test_a_track_without_a_revision_in_force_or_a_bad_model_is_refused(session, 
         _run(session, clock, model="4pl")
     with pytest.raises(runs.InvalidInput, match="no mode"):
         _run(session, clock, mode="some")
+
+
+def test_a_full_run_links_through_the_calibrated_items_only_not_the_authored_guesses():
+    """Half the base's items were calibrated (at their true values), half are authored
+    guesses 0.8 too hard: the link must hold the calibrated half's scale."""
+    import numpy as np
+
+    from app.psychometrics import irt
+
+    rng = np.random.default_rng(5)
+    n_items, true_a, true_b = 40, rng.lognormal(0, 0.25, 40), rng.normal(0.3, 1, 40)
+    theta = rng.normal(0.4, 1.0, 3000)  # not N(0, 1): the free estimate's scale must move
+    p = irt.probability(theta, true_a, true_b, np.zeros(n_items))  # (P, N)
+    x = (rng.random(p.shape) < p).astype(float)
+    guessed = np.arange(n_items) >= 20
+    params = [
+        {"id": 100 + j, "item": j, "pretest": False, "domain": "A", "c": 0.0,
+         "a": 1.0 if guessed[j] else float(true_a[j]),
+         "b": float(true_b[j] + 0.8) if guessed[j] else float(true_b[j])}
+        for j in range(n_items)
+    ]  # fmt: skip
+    calibrated = {100 + j for j in range(20)}
+    est = runs.estimate(x, params, model="2pl", mode="full", min_responses=50,
+                        calibrated=calibrated)  # fmt: skip
+    assert est.summary["linking"]["items"] == 20
+    assert abs(np.mean(est.b - true_b)) < 0.08  # on the calibrated items' scale
+    assert np.sqrt(np.mean((est.b - true_b) ** 2)) < 0.15
+    assert not np.isnan(est.disp_b[guessed]).any()  # the guesses' change is shown too
+    naive = runs.estimate(x, params, model="2pl", mode="full", min_responses=50)
+    assert naive.summary["linking"]["items"] == n_items
+    assert np.mean(naive.b - true_b) > 0.25  # linking to the guesses drags the scale

@@ -181,11 +181,17 @@ def draw(d: int, args, settings: Settings) -> list[dict]:
 
 
 def settings_for(tmp: Path, args) -> Settings:
+    """The platform's settings (defaults, WMI_* variables), with the study's database; the
+    exposure derivation's and the review's simulation sizes only where an option gives them
+    (the small test does; a study left at the defaults derives what production derives)."""
+    given = {
+        "exposure_examinees": args.sh_examinees, "exposure_iterations": args.sh_iterations,
+        "exposure_check_examinees": args.check_examinees,
+        "calibration_review_examinees": args.review_examinees,
+    }  # fmt: skip
     return Settings(
         var_dir=tmp, database_url=f"sqlite:///{tmp / 'study.db'}", secret_key="x" * 48,
-        job_threads=0, exposure_examinees=args.sh_examinees,
-        exposure_iterations=args.sh_iterations, exposure_check_examinees=args.check_examinees,
-        calibration_review_examinees=args.review_examinees,
+        job_threads=0, **{k: v for k, v in given.items() if v is not None},
     )  # fmt: skip
 
 
@@ -218,10 +224,10 @@ def parse(argv=None):
     parser.add_argument("--min-responses", type=int, default=200)
     parser.add_argument("--rating-sd", type=float, default=0.8)
     parser.add_argument("--seed", type=int, default=16)
-    parser.add_argument("--sh-examinees", type=int, default=300)
-    parser.add_argument("--sh-iterations", type=int, default=3)
-    parser.add_argument("--check-examinees", type=int, default=200)
-    parser.add_argument("--review-examinees", type=int, default=100)
+    parser.add_argument("--sh-examinees", type=int, default=None, help="[the platform's]")
+    parser.add_argument("--sh-iterations", type=int, default=None, help="[the platform's]")
+    parser.add_argument("--check-examinees", type=int, default=None, help="[the platform's]")
+    parser.add_argument("--review-examinees", type=int, default=None, help="[the platform's]")
     return parser.parse_args(argv)
 
 

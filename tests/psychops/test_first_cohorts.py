@@ -21,3 +21,12 @@ def test_two_small_cohorts_calibrate_and_activate_through_the_services(tmp_path)
         assert 30 <= row["mean_length"] <= 60 and 0 < row["max_exposure"] <= 1
     # estimates from the stored responses are nearer the truth than the authors' ratings
     assert second["rmse_b_estimated"] < second["provisional_rmse_b_estimated"]
+
+
+def test_the_study_at_its_defaults_derives_exposure_as_production_does(tmp_path):
+    from app.core.config import Settings
+
+    used, production = first_cohorts.settings_for(tmp_path, first_cohorts.parse([])), Settings()
+    fields = [f for f in Settings.model_fields if f.startswith("exposure_")]
+    fields.append("calibration_review_examinees")
+    assert {f: getattr(used, f) for f in fields} == {f: getattr(production, f) for f in fields}

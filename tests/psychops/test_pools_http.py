@@ -34,6 +34,7 @@ def test_pool_pages_show_the_live_exposure_of_the_stored_attempts(client, sessio
     assert f"Revision {revision} in force. Live exposure over 2 finished attempts" in index.text
     page = client.get(f"/admin/pools/revisions/{revision}")
     assert "the most used item was given to <strong>1.000</strong> of candidates" in page.text
+    assert "conditional on bands of ability of width 0.5, capped at 0.30 within a band" in page.text
     api = client.get(f"/api/v1/admin/pools/revisions/{revision}/exposure").json()
     assert api["max_exposure"] == live.max_rate and api["attempts"] == 2
     dashboard = client.get("/admin")

@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     )
     exposure_examinees: int = Field(default=_DESIGN.examinees, ge=10, le=100_000)
     exposure_iterations: int = Field(default=_DESIGN.iterations, ge=1, le=50)
-    exposure_check_examinees: int = Field(default=1000, ge=10, le=100_000)
+    exposure_check_examinees: int = Field(default=2000, ge=10, le=100_000)
     exposure_seed: int = Field(default=16, ge=0)
     # Calibration runs (app/psychops/calibration_runs.py): an item with fewer responses keeps
     # its provisional parameters; candidates simulated per revision on a run's review page.

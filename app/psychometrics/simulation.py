@@ -202,9 +202,10 @@ class ExposureDesign:
     def __post_init__(self) -> None:
         if not 0 < self.aim <= self.cap <= 1:
             raise ValueError("an exposure design needs 0 < aim <= cap <= 1")
-        if (self.band_cap is None) != (self.band_aim is None):
+        cap, aim = self.band_cap, self.band_aim
+        if (cap is None) != (aim is None):
             raise ValueError("band_cap and band_aim come together")
-        if self.band_cap is not None and not (0 < self.band_aim <= self.band_cap <= 1):
+        if cap is not None and aim is not None and not 0 < aim <= cap <= 1:
             raise ValueError("an exposure design needs 0 < band_aim <= band_cap <= 1")
 
     @property

@@ -36,6 +36,15 @@ DOMAINS = ("A", "B", "C", "D", "E", "F")  # the CAWM blueprint's weights
 WEIGHTS = np.array([0.15, 0.20, 0.15, 0.20, 0.15, 0.15])
 
 
+def study_policy() -> engine.CatPolicy:
+    """The CAWM exam policy candidates get, less what the study leaves out (pretest slots, facts,
+    exposure control); tests/psychops/test_first_cohorts.py checks it against the track's."""
+    return engine.CatPolicy(
+        min_items=30, max_items=60, cut_theta=0.0, ci_level=CI_LEVEL,
+        blueprint=dict(zip(DOMAINS, WEIGHTS.tolist(), strict=True)), randomesque_k=RANDOMESQUE_K,
+    )  # fmt: skip
+
+
 def accuracy(policy, truth: ItemPool, used: ItemPool, thetas, seed) -> tuple[float, float]:
     """(accuracy, mean length) of a CAT that selects and scores with `used` while candidates
     answer by `truth`."""
@@ -65,10 +74,7 @@ def main() -> None:
     ap.add_argument("--sd-log-a", type=float, default=0.20)
     ap.add_argument("--sd-b", type=float, default=0.17)
     args = ap.parse_args()
-    policy = engine.CatPolicy(
-        min_items=30, max_items=60, cut_theta=0.0, ci_level=CI_LEVEL,
-        blueprint=dict(zip(DOMAINS, WEIGHTS.tolist(), strict=True)), randomesque_k=RANDOMESQUE_K,
-    )  # fmt: skip
+    policy = study_policy()
     print(f"# {vars(args)}", flush=True)
     gaps: dict[str, list[float]] = {}
     for seed in (int(s) for s in args.seeds.split(",")):

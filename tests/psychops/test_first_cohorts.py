@@ -30,3 +30,17 @@ def test_the_study_at_its_defaults_derives_exposure_as_production_does(tmp_path)
     fields = [f for f in Settings.model_fields if f.startswith("exposure_")]
     fields.append("calibration_review_examinees")
     assert {f: getattr(used, f) for f in fields} == {f: getattr(production, f) for f in fields}
+
+
+def test_the_parameter_error_study_runs_the_cawm_policy_candidates_get(session, clock):
+    """bench/study_parameter_error.py: length limits, cut, interval, randomesque and blueprint
+    weights are those an attempt on CAWM freezes."""
+    from app.exams import engine_bridge as bridge
+    from app.exams import exposure
+    from bench import study_parameter_error as study
+
+    live = bridge.cat_policy(exposure.attempt_policy(session, track="CAWM", now=clock()))
+    used = study.study_policy()
+    keys = ("min_items", "max_items", "cut_theta", "ci_level", "ci_rule", "randomesque_k")
+    assert {k: getattr(used, k) for k in keys} == {k: getattr(live, k) for k in keys}
+    assert sorted(w for _, w in used.blueprint) == sorted(w for _, w in live.blueprint)

@@ -129,6 +129,9 @@ def best_in_mask(
     return pick_with_exposure_control(head, rng, randomesque_k, sh_k, sh_u, rest)
 
 
+FALLBACK_WINDOW = 16  # items an all-rejected lottery falls back among (its best-ranked)
+
+
 def pick_with_exposure_control(
     ranked: np.ndarray,
     rng: np.random.Generator | StepRandom | None,
@@ -145,7 +148,11 @@ def pick_with_exposure_control(
     parameters and one uniform per item drawn once per attempt, so an item rejected once
     stays rejected for the whole attempt (the classic rule, P(A) = P(S) K) without storing
     rejections. tried: items that entered the lottery.
-    If all are rejected, the best-ranked item is administered so the attempt never stalls.
+    If all are rejected, the attempt must still go on: of the best FALLBACK_WINDOW items
+    tried, the one closest to acceptance (smallest sh_u / sh_k) is administered. It varies
+    between attempts as their uniforms do; the best-ranked item would take every such
+    administration of every candidate at that point, so a band whose candidates exhaust the
+    items their lotteries admit (long tests, K low everywhere) would all meet it.
     rest: the ranking after `ranked`, built only when the draw window needs it.
     """
     k = max(1, randomesque_k)
@@ -163,4 +170,7 @@ def pick_with_exposure_control(
         tried.append(item)
         if sh_k is None or sh_u is None or sh_u[item] < sh_k[item]:
             return item, tried
-    return int(ranked[0]), tried
+    if sh_k is None or sh_u is None:
+        return int(ranked[0]), tried
+    window = np.asarray(tried[:FALLBACK_WINDOW])
+    return int(window[np.argmin(sh_u[window] / np.maximum(sh_k[window], 1e-12))]), tried

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import special
 
 from app.psychometrics import engine, estimation, irt
 from app.psychometrics.engine import CatPolicy, ItemPool, StopDecision, StopReason
@@ -82,6 +83,7 @@ def run_attempt(
     rng: np.random.Generator,
     selected: np.ndarray | None = None,
     oracle: bool = False,
+    administered: np.ndarray | None = None,
 ) -> tuple[engine.ExamResult, engine.AttemptState]:
     """One simulated candidate of true ability theta; returns (ExamResult, AttemptState).
 
@@ -92,7 +94,9 @@ def run_attempt(
     theta: one ability (logits), or one per blueprint domain (a candidate whose domains
     really differ). Responses are Bernoulli(P(theta)) drawn from rng. If selected (N,) is
     given, each item that entered a Sympson-Hetter lottery is counted in it, once per
-    candidate.
+    candidate. If administered (B, N) is given, each administered operational item is counted
+    in the row of the band whose K applied to it (the estimate's band; the oracle's, its true
+    theta's): where an exposure came from, for derive_sympson_hetter.
     """
     state = engine.start_attempt(policy, pool, seed)
     decision = engine.stop_decision(state, policy)
@@ -104,12 +108,18 @@ def run_attempt(
         score = oracle_score(pool, policy.cut_theta, float(theta))
         band_theta = float(theta)
     while not decision.stop:
+        k_band = 0
+        if administered is not None and policy.sh_exposure is not None:
+            at = engine.current_estimate(state, policy).theta if band_theta is None else band_theta
+            k_band = policy.sh_exposure.band(at)
         item_id, tried = engine.select_with_trace(state, policy, pool, score, band_theta)
         if item_id is None:
             decision = StopDecision(True, StopReason.BANK_EXHAUSTED)
             break
         entered.update(tried)
         j = pool.index[item_id]
+        if administered is not None and not pool.is_pretest[j]:
+            administered[k_band, j] += 1
         t = theta[pool.domain[j]] if isinstance(theta, Mapping) else theta
         p = irt.probability(t, pool.a[j : j + 1], pool.b[j : j + 1], pool.c[j : j + 1])[0]
         state = engine.record_response(state, item_id, bool(rng.random() < p), policy, pool)
@@ -197,7 +207,7 @@ class ExposureDesign:
     band_aim: float | None = 0.22
     band_edges: tuple[float, ...] = BAND_EDGES
     examinees: int = 2000
-    iterations: int = 8
+    iterations: int = 12
 
     def __post_init__(self) -> None:
         if not 0 < self.aim <= self.cap <= 1:
@@ -233,6 +243,21 @@ def derive_exposure(
     )  # fmt: skip
 
 
+GROWTH = 1.25  # the most one iteration may raise a K by (docs/PSYCHOMETRICS.md 8.6)
+
+
+def iteration_sizes(n_examinees: int, iterations: int) -> list[int]:
+    """Candidates simulated per iteration of a band-conditional derive_sympson_hetter: a
+    quarter of n_examinees in the first third of the iterations, half in the second, all of
+    it in the last third (and always in the last iteration). The early iterations move K
+    far, so they need not be precise; the last ones set the rates the delivered K give."""
+    return [
+        max(1, n_examinees >> (2 - min(2, 3 * t // iterations))) if t < iterations - 1
+        else n_examinees
+        for t in range(iterations)
+    ]  # fmt: skip
+
+
 def derive_sympson_hetter(
     policy: CatPolicy,
     pool: ItemPool,
@@ -247,47 +272,91 @@ def derive_sympson_hetter(
     oracle: bool = False,
 ) -> ExposureControl:
     """Sympson-Hetter exposure parameters K by iterative simulation, optionally conditional
-    on ability bands (Stocking and Lewis, 1998).
+    on ability bands (Stocking and Lewis, 1998), each exposure traced to the band whose K
+    caused it (docs/PSYCHOMETRICS.md section 3 and 8.6).
 
-    Start with K = 1. Each iteration simulates n_examinees from N(0, 1) under the current K
-    (applied by the band of each step's estimate, as in delivery) and estimates, per band b
-    of true theta (edges band_edges), the selection rate P(S_i | b) (candidates for whom
-    item i entered a lottery / candidates in b). Then K_ib = min(1, r_b / P(S_i | b)) with
-    r_b = r_band - margin, and every K of an item is scaled down by r / P(A_i) when its
-    overall administration rate P(A_i) = sum_b w_b P(S_i | b) K_ib (w_b the band's share)
-    exceeds r = r_max - margin. Without bands this is the classic rule K_i = min(1,
-    r / P(S_i)). The rates are estimated from the simulation, so their sampling error is
-    set by n_examinees (the binomial SE sqrt(r (1 - r) / n_b) per band), not absorbed by a
+    r = r_max - margin caps the overall rate; with band_edges, r_b = r_band - margin caps
+    the rate within each band between the edges (the open-ended outer bands are held by r
+    only). Iteration t simulates sizes[t] candidates under the current K, applied by the
+    band of each step's estimate as in delivery (the oracle: its true theta's), and records
+    flow[b, c, i], the share of the candidates of true band b given item i while band c's K
+    applied; P(A_i | b) = sum_c flow[b, c, i]. When an attempt keeps one band's K throughout
+    (no bands, or the oracle), flow comes from the selection rates, P(S_i) K_ci, as precise
+    as the classic rule's; otherwise from the administrations. Each K_ci is multiplied by
+    the smallest r_b / P(A_i | b) over the bands b it feeds (flow > 0), capped at 1. Then
+    all of an item's K are scaled down by r / P(A_i) when its predicted overall rate P(A_i) =
+    sum_b w_b sum_c flow[b, c, i] K'_ci / K_ci (w_b the band's N(0, 1) share) exceeds r.
+
+    Without bands this is the classic rule, K_i = min(1, r / P(S_i)) from K = 1, with
+    n_examinees candidates from N(0, 1) per iteration. With bands, the classic rule (each
+    band's K from its own band's selection rates, from K = 1) left the bands at 0.30 to 0.37
+    for an aim of 0.22, so: K start at min(r, r_b); an iteration raises a K by at most
+    GROWTH; the candidates are _derivation_thetas (uniform over the bands, weighted back to
+    N(0, 1) within each) in iteration_sizes(n_examinees, iterations). The rates are estimated
+    from the simulation, so their sampling error is set by its size, not absorbed by a
     margin. Returns an ExposureControl (the value CatPolicy.sh_exposure takes; to_dict() is
-    its JSON form). oracle: derive them for the sequential oracle (run_attempt). progress gets
-    the iterations done (a float, after every examinee: a stopping job stops in between).
+    its JSON form). oracle: derive them for the sequential oracle (run_attempt). progress
+    gets the iterations done (a float, after every examinee: a stopping job stops between).
     """
     edges = tuple(float(e) for e in band_edges)
     if edges and r_band is None:
         raise ValueError("band_edges need r_band")
     n_items, n_bands = len(pool.ids), len(edges) + 1
-    k = np.ones((n_bands, n_items))
     target = r_max - margin
     band_target = (r_band if edges and r_band is not None else r_max) - margin
-    for it in range(iterations):
+    # without bands: the classic rule exactly (K from 1, no growth limit, equal iterations)
+    k = np.full((n_bands, n_items), min(target, band_target) if edges else 1.0)
+    growth = GROWTH if edges else np.inf
+    sizes = iteration_sizes(n_examinees, iterations) if edges else [n_examinees] * iterations
+    shares = np.diff(special.ndtr(np.array([-np.inf, *edges, np.inf])))
+    exact = oracle or not edges
+    for it, size in enumerate(sizes):
         current = replace(policy, sh_exposure=_exposure(pool.ids, edges, k))
-        thetas = rng.normal(0.0, 1.0, n_examinees)
+        thetas, weight = _derivation_thetas(rng, edges, size)
         band = np.searchsorted(np.asarray(edges), thetas, side="right")
         base = int(rng.integers(2**31))
         sim_rng, seed = np.random.default_rng([base, 0x51]), base * 1_000_003
-        selected = np.zeros((n_bands, n_items))
+        flow = np.zeros((n_bands, n_bands, n_items))  # true band, band of the K, item
+        one = np.zeros((n_bands, n_items))
         for e, theta in enumerate(thetas):
-            run_attempt(current, pool, float(theta), seed + e, sim_rng, selected[band[e]], oracle)
-            if progress is not None and e + 1 < n_examinees:
-                progress(it + (e + 1) / n_examinees)
-        n_b = np.bincount(band, minlength=n_bands).astype(float)
-        p_sel = selected / np.maximum(n_b, 1.0)[:, None]
-        k = np.where(p_sel > band_target, band_target / np.maximum(p_sel, 1e-12), 1.0)
-        p_adm = (n_b[:, None] / n_examinees * p_sel * k).sum(axis=0)
-        k = k * np.where(p_adm > target, target / np.maximum(p_adm, 1e-12), 1.0)[None, :]
+            one[:] = 0.0
+            if exact:  # one K band per attempt (c = b): P(A_i) = P(S_i) K_ci exactly
+                run_attempt(current, pool, float(theta), seed + e, sim_rng, one[0], oracle)
+                flow[band[e], band[e]] += weight[e] * one[0] * k[band[e]]
+            else:
+                run_attempt(current, pool, float(theta), seed + e, sim_rng, oracle=oracle,
+                            administered=one)  # fmt: skip
+                flow[band[e]] += weight[e] * one
+            if progress is not None and e + 1 < size:
+                progress(it + (e + 1) / size)
+        mass = np.bincount(band, weights=weight, minlength=n_bands)
+        flow /= np.where(mass > 0, mass, 1.0)[:, None, None]
+        p_adm = flow.sum(axis=1)  # (B, N): P(A_i | true band b)
+        ratio = band_target / np.maximum(p_adm, 1e-12)
+        if edges:  # the open-ended outer bands are held by the overall cap only
+            ratio[[0, -1]] = np.inf
+        factor = np.where(flow > 0, ratio[:, None, :], np.inf).min(axis=0)  # (B, N)
+        raised = np.clip(k * np.minimum(factor, growth), 1e-6, 1.0)
+        overall = np.einsum("b,bci,ci->i", shares, flow, raised / k)
+        k = raised * np.where(overall > target, target / np.maximum(overall, 1e-12), 1.0)
         if progress is not None:
             progress(it + 1)
     return _exposure(pool.ids, edges, k)
+
+
+def _derivation_thetas(
+    rng: np.random.Generator, edges: tuple[float, ...], size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(thetas, weights) of one derivation iteration. Without bands, N(0, 1) with weight 1.
+    With bands, uniform over the bands and one band width beyond each outer edge, weighted
+    by the N(0, 1) density: every band gets the same share of the simulated candidates (an
+    outer band of N(0, 1) holds 4%, and its rates would be the noisiest), and within a band
+    the weights restore the N(0, 1) shape that its rates are judged on."""
+    if not edges:
+        return rng.normal(0.0, 1.0, size), np.ones(size)
+    width = (edges[-1] - edges[0]) / max(len(edges) - 1, 1) or 0.5
+    thetas = rng.uniform(edges[0] - width, edges[-1] + width, size)
+    return thetas, np.exp(-0.5 * thetas**2)
 
 
 def _exposure(ids: Sequence[str], edges: tuple[float, ...], k: np.ndarray) -> ExposureControl:

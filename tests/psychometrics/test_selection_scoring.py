@@ -23,6 +23,30 @@ def test_sympson_hetter_rejection_lasts_the_whole_attempt(rng):
     assert selection.pick_with_exposure_control(ranked, rng, 1, k, u)[0] == 5
 
 
+def test_an_all_rejected_lottery_falls_back_to_the_item_closest_to_acceptance(rng):
+    """When every item fails its lottery the attempt goes on, with the best-ranked items'
+    least-rejected one (smallest u / K), not always the best-ranked: a band whose candidates
+    exhaust their admitted items would otherwise all get the same item."""
+    ranked = np.array([5, 2, 9])
+    k = np.full(10, 0.2)
+    u = np.full(10, 0.9)
+    u[9] = 0.3  # 0.3 / 0.2 is the closest to acceptance
+    item, tried = selection.pick_with_exposure_control(ranked, rng, 1, k, u)
+    assert (item, tried) == (9, [5, 2, 9])
+    picks = set()
+    for _ in range(200):  # random uniforms: every best-ranked item takes some fallbacks
+        u = rng.uniform(0.2, 1.0, 10)
+        picks.add(selection.pick_with_exposure_control(ranked, rng, 1, k, u)[0])
+    assert picks == {5, 2, 9}
+    window = np.arange(40)  # only the best FALLBACK_WINDOW are considered
+    u = np.full(40, 0.9)
+    u[selection.FALLBACK_WINDOW :] = 0.25
+    assert selection.pick_with_exposure_control(window, rng, 1, np.full(40, 0.2), u)[0] < (
+        selection.FALLBACK_WINDOW
+    )
+    assert selection.pick_with_exposure_control(ranked, rng, 1)[0] == 5  # no control: the best
+
+
 def test_scaled_score_transform():
     assert scoring.scaled_score(0.0, 0.0) == 500
     assert scoring.scaled_score(1.234, 0.0) == 623

@@ -96,9 +96,12 @@ def usage(run: simulation.CatRun, n_items: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def exposure(use: np.ndarray, n_b: np.ndarray) -> tuple[float, float, int, str]:
-    """(max exposure overall, max over bands of true theta holding >= MIN_BAND, bands counted,
-    where that band maximum lies: the band and its candidates)."""
-    held = np.flatnonzero(n_b >= MIN_BAND)
+    """(max exposure overall, max over the bands of true theta of width 0.5 (between the
+    edges; the open-ended bands below -2 and above 2 are not) holding >= MIN_BAND, bands
+    counted, where that band maximum lies: the band and its candidates)."""
+    inner = np.zeros(len(n_b), dtype=bool)
+    inner[1:-1] = True
+    held = np.flatnonzero((n_b >= MIN_BAND) & inner)
     if not len(held):
         return float(use.sum(axis=0).max() / n_b.sum()), 0.0, 0, "-"
     per_band = use[held].max(axis=1) / n_b[held]

@@ -198,7 +198,8 @@ class ExposureDesign:
     delivery applies K at the band of the current estimate while exposure is judged by the
     band of the true theta, and a band's realised rate is the largest of some hundreds of
     binomial rates, so aiming at the caps overshoots them (docs/PSYCHOMETRICS.md 8.6).
-    examinees x iterations: the derivation's simulated candidates.
+    examinees, iterations: the derivation's simulation (with bands the sizes ramp up to
+    examinees, iteration_sizes).
     """
 
     cap: float = 0.25

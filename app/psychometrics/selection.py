@@ -170,7 +170,7 @@ def pick_with_exposure_control(
         tried.append(item)
         if sh_k is None or sh_u is None or sh_u[item] < sh_k[item]:
             return item, tried
-    if sh_k is None or sh_u is None:
+    if sh_k is None or sh_u is None:  # unreachable: without a lottery the first draw stands
         return int(ranked[0]), tried
     window = np.asarray(tried[:FALLBACK_WINDOW])
     return int(window[np.argmin(sh_u[window] / np.maximum(sh_k[window], 1e-12))]), tried

@@ -53,7 +53,9 @@ def _rate_round(panelists, base, study_id, ratings, one_at_a_time=False):
             panel_page.get_by_role("link", name="Rate one item at a time").click()
             for k, value in enumerate(values, start=1):
                 panel_page.wait_for_url(f"{base}/panel/studies/{study_id}/items/{k}")
-                panel_page.keyboard.type(str(value))  # the rating field has the focus
+                # the rating field has the focus; wait for it, so no keystroke goes elsewhere
+                expect(panel_page.get_by_label(re.compile("Percent .0 to 100"))).to_be_focused()
+                panel_page.keyboard.type(str(value))
                 panel_page.keyboard.press("Enter")
             panel_page.wait_for_url(f"{base}/panel/studies/{study_id}")
         else:

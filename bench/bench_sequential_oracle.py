@@ -2,12 +2,13 @@
 
 Issue 17's reference design. Two synthetic banks of 300 items (a ~ lognormal(0, 0.3), b ~ N(0, 1);
 a ~ lognormal(0.2, 0.25), b ~ U(-2.5, 2.5); c = 0.2), four domains weighted 0.4/0.3/0.2/0.1, enemy
-sets of 3 items over 30% of each bank; cut 0, 95% interval rule, 10-60 items. Three designs, each
-through the engine's own step (engine.select_with_trace via simulation.simulate_cat), each with its
-own Sympson-Hetter parameters derived by simulation.derive_exposure for the platform's exposure
-design (DESIGN = app.exams.exposure.design_of(Settings()): the object pool revisions are derived
-for in production; caps 0.25 overall and 0.30 per band of width 0.5 inside [-2, 2], aimed at 0.24
-and 0.22, 2,000 x 8 simulated candidates; a test asserts it):
+sets of 3 items over 30% of each bank; cut 0, 95% interval rule, 10-60 items. Three designs
+(four when the held oracle's aim had to move), each through the engine's own step
+(engine.select_with_trace via simulation.simulate_cat), each with its own Sympson-Hetter
+parameters derived by simulation.derive_exposure for the platform's exposure design (DESIGN =
+app.exams.exposure.design_of(Settings()): the object pool revisions are derived for in
+production; caps 0.25 overall and 0.30 per band of width 0.5 inside [-2, 2], aimed at 0.24 and
+0.22, 2,000 x 12 simulated candidates ramped up from 500; a test asserts it):
 
 - cat: selection at the EAP estimate; K per band of the estimate;
 - oracle, band cap: selection by the information between the cut and the TRUE theta
@@ -21,7 +22,7 @@ and 0.22, 2,000 x 8 simulated candidates; a test asserts it):
   untuned;
 - oracle, overall cap: the same oracle held to the overall cap only.
 
-Each response draw uses fresh candidates theta ~ N(0, 1), the same for the three designs. Printed
+Each response draw uses fresh candidates theta ~ N(0, 1), the same for every design. Printed
 per bank: accuracy, mean length, maximum exposure overall and per band of true theta of width 0.5
 holding at least 200 candidates (per draw, and over the candidates of every draw together),
 constraint violations (quotas at every length from min to the

@@ -12,7 +12,8 @@ production; caps 0.25 overall and 0.30 per band of width 0.5 inside [-2, 2], aim
 
 - cat: selection at the EAP estimate; K per band of the estimate;
 - oracle, band cap: selection by the information between the cut and the TRUE theta
-  (simulation.oracle_score), stopping on the responses only; the same caps, its K applied at
+  (simulation.oracle_score), stopping on the responses only; derived for the same caps and
+  aims (which does not keep it within the band cap: next row), its K applied at
   the band of its true theta (an oracle knows where the candidate is: applied at the
   estimate's band, as the first full-size run did, the oracle was not held to the band cap);
 - oracle, held to the band cap: the aim alone does not hold the oracle: at the design's band

@@ -3,12 +3,13 @@
 import sqlite3
 import threading
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import Table, event
+from sqlalchemy import Table, event, exc
 from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine, Result
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -241,10 +242,61 @@ def attach(session: Session, dbapi_connection: Any, dialect: Dialect) -> None:
     ATTACHED.set(session, Attached(dbapi_connection, dialect))
 
 
+class _Pipeline(NamedTuple):
+    """psycopg's pipeline mode, open on the connection a session's statements use."""
+
+    connection: Any
+    pipeline: Any  # psycopg's Pipeline
+    dialect: Dialect
+    ends: ExitStack  # closing it leaves the mode: a Sync, every result read
+
+
+PIPELINE: Holder[_Pipeline] = Holder("db.pipeline")
+
+
+@contextmanager
+def pipeline_mode(session: Session, connection: Any, dialect: Dialect) -> Iterator[Any]:
+    """Hold the psycopg connection in pipeline mode for the block (app.core.prepared.pipelined)
+    or until the commit or rollback in it, whichever comes first; yields psycopg's Pipeline.
+
+    The commit or rollback leaves the mode before the transaction ends: the Session gives its
+    connection back to the pool as it commits, and a connection checked in while still in
+    pipeline mode is taken by another request thread while this one is still leaving the mode
+    (the other thread's checkout then fails, "connection not in pipeline mode")."""
+    with ExitStack() as ends:
+        pipeline = ends.enter_context(connection.pipeline())
+        PIPELINE.set(session, _Pipeline(connection, pipeline, dialect, ends))
+        try:
+            yield pipeline
+        finally:
+            PIPELINE.pop(session)
+
+
+def _leave_pipeline(session: Session, *, commit: bool) -> None:
+    """Leave the session's pipeline mode, if it is in it; with commit, the COMMIT is queued
+    after the statements sent, so one Sync round trip carries it and reads every result (the
+    driver's commit after it finds the transaction ended and sends nothing)."""
+    open_ = PIPELINE.pop(session)
+    if open_ is None:
+        return
+    dbapi_error = open_.dialect.loaded_dbapi.Error
+    try:
+        if commit:
+            open_.connection.execute("COMMIT", prepare=False)
+        open_.ends.close()
+    except dbapi_error as error:
+        raise exc.DBAPIError.instance("COMMIT", None, error, dbapi_error) from error
+
+
 def commit(session: Session) -> None:
     """Commit the work of a use case: the one commit every use case ends with, in the exam
     lane or not. Through the Session when it began a transaction (ORM or Core work), else on
-    the attached connection (Prepared statements only), which Session.commit() would miss."""
+    the attached connection (Prepared statements only), which Session.commit() would miss.
+    In pipeline mode the COMMIT goes with the statements queued before it (after the
+    Session's pending ORM rows), and the mode ends before the connection can be given back."""
+    if PIPELINE.get(session) is not None:
+        session.flush()
+        _leave_pipeline(session, commit=True)
     attached = ATTACHED.get(session)
     if attached is None or session.get_transaction() is not None:
         session.commit()
@@ -254,6 +306,10 @@ def commit(session: Session) -> None:
 
 def rollback(session: Session) -> None:
     """Roll back the Session's transaction and whatever ran on the attached connection."""
+    if PIPELINE.get(session) is not None:
+        # an error of a statement being rolled back: the rollback is the answer to it
+        with suppress(exc.DBAPIError):
+            _leave_pipeline(session, commit=False)
     session.rollback()
     end(session)  # a no-op when nothing is open (both drivers check)
 

@@ -38,7 +38,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session
 
-from app.core.db import ATTACHED, is_write, lock_for_write
+from app.core.db import ATTACHED, PIPELINE, is_write, lock_for_write, pipeline_mode
 from app.core.session_state import Holder
 
 
@@ -62,7 +62,7 @@ class Result:
 
     @property
     def rowcount(self) -> int:
-        if self._pipeline is not None and self._cursor.rowcount < 0:
+        if self._cursor.rowcount < 0 and self._pipeline is not None and self._pipeline.level:
             self._pipeline.sync()  # in pipeline mode the count arrives with the results
         count: int = self._cursor.rowcount
         return count
@@ -158,7 +158,8 @@ class Prepared:
             raise exc.DBAPIError.instance(
                 plan.sql, args, error, dialect.loaded_dbapi.Error
             ) from error
-        return Result(cursor, plan.results, _PIPELINE.get(session))
+        open_ = PIPELINE.get(session)
+        return Result(cursor, plan.results, None if open_ is None else open_.pipeline)
 
 
 class _Transaction(NamedTuple):
@@ -170,7 +171,6 @@ class _Transaction(NamedTuple):
 
 
 _RAW: Holder[_Transaction] = Holder("prepared.dbapi")
-_PIPELINE: Holder[Any] = Holder("prepared.pipeline")
 
 
 @contextmanager
@@ -180,21 +180,19 @@ def pipelined(session: Session) -> Iterator[None]:
     (a row, a rowcount) or commits. The implicit BEGIN, a write whose result nobody reads and
     the COMMIT after it share one round trip. Use it around Prepared statements and commits
     only (no ORM or Core work inside: SQLAlchemy does not expect pipeline mode). Errors are
-    raised at the next read or commit, as SQLAlchemy's DBAPIError classes. On SQLite, where a
-    statement is a function call, it changes nothing.
+    raised at the next read or commit, as SQLAlchemy's DBAPIError classes. A commit or
+    rollback in the block ends the mode (app.core.db.pipeline_mode): what follows it in the
+    block runs as usual. On SQLite, where a statement is a function call, it changes nothing.
     """
     raw, dialect = _dbapi(session)
-    if dialect.name != "postgresql" or _PIPELINE.get(session) is not None:
+    if dialect.name != "postgresql" or PIPELINE.get(session) is not None:
         yield
         return
     try:
-        with raw.pipeline() as pipeline:
-            _PIPELINE.set(session, pipeline)
+        with pipeline_mode(session, raw, dialect):
             yield
     except dialect.loaded_dbapi.Error as error:
         raise exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error) from error
-    finally:
-        _PIPELINE.pop(session)
 
 
 def _dbapi(session: Session) -> tuple[Any, Dialect]:

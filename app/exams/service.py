@@ -109,7 +109,9 @@ class _Start:
     first: int | None
 
 
-def _freeze(session: Session, row: Track, *, user_id: int, now: datetime) -> _Start:
+def _freeze(
+    session: Session, row: Track, *, user_id: int, now: datetime, seed: int | None = None
+) -> _Start:
     """Freeze the track's policy and the cut in force with the pool revision in force (its
     items and exposure control), store the pool, choose the first item (items this candidate
     met before are left out)."""
@@ -124,7 +126,8 @@ def _freeze(session: Session, row: Track, *, user_id: int, now: datetime) -> _St
     seen = _seen_items(session, user_id, row.code)
     excluded = [str(p["id"]) for p in pool if p["item"] in seen]
     pool_id, item_pool = bridge.frozen_pool(session, track=row.code, items=pool, now=now)
-    state = engine.start_attempt(cat_policy, item_pool, secrets.randbits(31), excluded_ids=excluded)
+    seed = secrets.randbits(31) if seed is None else seed
+    state = engine.start_attempt(cat_policy, item_pool, seed, excluded_ids=excluded)
     first = engine.select_next(state, cat_policy, item_pool)  # recorded with the attempt
     return _Start(
         policy={**policy, "track_version": row.version, "track_digest": row.digest},
@@ -185,16 +188,21 @@ def start_attempt(
     now: datetime,
     agreement: str | None,
     ports: Ports = NO_PORTS,
+    seed: int | None = None,
 ) -> ExamAttempt:
     """Check eligibility and the candidate agreement (the version accepted), freeze policy
-    and pool, start the clock (limit x the user's factor)."""
+    and pool, start the clock (limit x the user's factor).
+
+    seed: the attempt's random seed (its item lottery under exposure control); None, as in
+    production, draws one from the operating system. A seed makes an attempt replayable for
+    the same answers (tests, simulations through the service)."""
     verdict = eligibility_for(session=session, user_id=user_id, track=track, now=now, ports=ports)
     if not verdict.eligible:
         raise NotEligible(" ".join(verdict.reasons))
     if problem := candidate_agreement.refused(agreement):
         raise AgreementNeeded(problem)
     row = courses.get_track(session, track)
-    start = _freeze(session, row, user_id=user_id, now=now)
+    start = _freeze(session, row, user_id=user_id, now=now, seed=seed)
     attempt = _open(
         session,
         start,

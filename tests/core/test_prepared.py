@@ -185,3 +185,36 @@ def test_attached_session_commits_and_rolls_back_on_its_connection(app, db):
         core_db.end(session)
     names = [r[0] for r in db.connection().execute(select(THINGS.c.name).order_by(THINGS.c.id))]
     assert names == ["two", "three"]
+
+
+def test_no_connection_goes_back_to_the_pool_in_pipeline_mode(app, db):
+    """The commit inside a pipelined block ends the pipeline before the Session gives its
+    connection back: a connection checked in while still in pipeline mode was taken by
+    another request thread while this one still left the mode ("connection not in pipeline
+    mode" on the other's checkout, test_two_concurrent_submissions_record_one_response)."""
+    from sqlalchemy import event
+
+    from app.core import db as core_db
+    from app.core import prepared
+
+    checked_in = []
+
+    def record(dbapi_connection, _record):
+        checked_in.append(getattr(dbapi_connection, "_pipeline", None))
+
+    event.listen(app.state.engine, "checkin", record)
+    try:
+        with prepared.pipelined(db):
+            INSERT.execute(db, row())
+            advanced = ADVANCE.execute(db, {"w_id": 1, "w_step": 0, "v_state": {"n": 2}})
+            core_db.commit(db)
+            assert advanced.rowcount == 1
+        with prepared.pipelined(db):
+            missed = ADVANCE.execute(db, {"w_id": 1, "w_step": 0, "v_state": {}})
+            assert missed.rowcount == 0
+            core_db.rollback(db)
+        db.close()
+    finally:
+        event.remove(app.state.engine, "checkin", record)
+    assert len(checked_in) == 2 and checked_in == [None, None]
+    assert READ.execute(db, {"w_id": 1}).first()[1] == {"n": 2}

@@ -22,7 +22,7 @@ def make_admin(session: Session, **overrides) -> User:
     return make_user(session, role=Role.admin.value, **overrides)
 
 
-def start(session: Session, user: User, clock, track: str = "CAWM", certified=no_certs):
+def start(session: Session, user: User, clock, track: str = "CAWM", certified=no_certs, seed=None):
     return exams.start_attempt(
         session=session,
         user_id=user.id,
@@ -30,6 +30,7 @@ def start(session: Session, user: User, clock, track: str = "CAWM", certified=no
         now=clock(),
         agreement=AGREEMENT,
         ports=Ports(certified_tracks=certified),
+        seed=seed,
     )
 
 

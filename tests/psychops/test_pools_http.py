@@ -14,10 +14,12 @@ from tests.factories.exams import make_admin, run_to_end, start
 
 
 def _finished(session, clock, n: int) -> list[int]:
+    """n attempts run to their end, each seeded (items and answers), so their records, and
+    what a calibration run makes of them, are the same every time."""
     ids = []
     for k in range(n):
         user = make_user(session)
-        attempt = start(session, user, clock)
+        attempt = start(session, user, clock, seed=1000 + k)
         run_to_end(session, user, clock, attempt.id, seed=k)
         ids.append(attempt.id)
     return ids

@@ -8,9 +8,10 @@ sets of 3 items over 30% of each bank; cut 0, 95% interval rule, 10-60 items. Th
 parameters derived by simulation.derive_exposure for the platform's exposure design (DESIGN =
 app.exams.exposure.design_of(Settings()): the object pool revisions are derived for in
 production; caps 0.25 overall and 0.30 per band of width 0.5 inside [-2, 2], aimed at 0.24 and
-0.22, 2,000 x 12 simulated candidates ramped up from 500; a test asserts it):
+0.22, the CAT's K apart for its first 6 scored items and the rest, 2,000 x 12 simulated
+candidates ramped up from 500; a test asserts it):
 
-- cat: selection at the EAP estimate; K per band of the estimate;
+- cat: selection at the EAP estimate; K per band of the estimate and stage of the attempt;
 - oracle, band cap: selection by the information between the cut and the TRUE theta
   (simulation.oracle_score), stopping on the responses only; derived for the same caps and
   aims (which does not keep it within the band cap: next row), its K applied at
@@ -27,14 +28,15 @@ Each response draw uses fresh candidates theta ~ N(0, 1), the same for every des
 per bank: accuracy, mean length, maximum exposure overall and per band of true theta of width 0.5
 holding at least 200 candidates (per draw, and over the candidates of every draw together),
 constraint violations (quotas at every length from min to the
-attempt's length, facts at most once), and the accuracy difference cat - oracle with its standard
-error over the draws, against each oracle.
+attempt's length, facts at most once), per band of true theta (finer near the cut) each
+design's share misclassified and mean length over every draw, and the accuracy difference
+cat - oracle with its standard error over the draws, against each oracle.
 
     OPENBLAS_NUM_THREADS=1 nice -n 10 .venv/bin/python bench/bench_sequential_oracle.py \
         [--examinees 5000] [--draws 5] [--bank 0|1]
 
---aim, --band-aim, --sh-examinees and --sh-iterations replace the design's values for experiments;
-the output then says that it is not the platform's design.
+--aim, --band-aim, --stage-at, --sh-examinees and --sh-iterations replace the design's values
+for experiments; the output then says that it is not the platform's design.
 """
 
 from __future__ import annotations
@@ -118,6 +120,34 @@ def exposure(use: np.ndarray, n_b: np.ndarray) -> tuple[float, float, int, str]:
     return float(use.sum(axis=0).max() / n_b.sum()), float(per_band.max()), len(held), where
 
 
+BREAKDOWN = (-np.inf, -1.5, -1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0, 1.5, np.inf)  # true theta
+
+
+def breakdown(run: simulation.CatRun, cut: float = 0.0) -> np.ndarray:
+    """(3, len(BREAKDOWN) - 1): candidates, misclassified candidates and items taken, per
+    band of true theta (finer near the cut): where a design loses accuracy and length."""
+    band = np.searchsorted(np.array(BREAKDOWN), run.theta_true, side="right") - 1
+    wrong = run.passed != (run.theta_true >= cut)
+    n = len(BREAKDOWN) - 1
+    return np.stack([
+        np.bincount(band, minlength=n),
+        np.bincount(band, weights=wrong, minlength=n),
+        np.bincount(band, weights=run.length, minlength=n),
+    ])  # fmt: skip
+
+
+def breakdown_table(name: str, sums: dict[str, np.ndarray]) -> str:
+    """Per band of true theta: candidates, then each design's % misclassified and mean length."""
+    lines = [f"{name}: per band of true theta | candidates | "
+             + " | ".join(f"{label}: % wrong, mean length" for label in sums)]  # fmt: skip
+    first = next(iter(sums.values()))
+    for j in range(len(BREAKDOWN) - 1):
+        cells = " | ".join(f"{100 * s[1, j] / max(s[0, j], 1):.1f}, {s[2, j] / max(s[0, j], 1):.1f}"
+                           for s in sums.values())  # fmt: skip
+        lines.append(f"[{BREAKDOWN[j]}, {BREAKDOWN[j + 1]}) | {int(first[0, j])} | {cells}")
+    return "\n".join(lines)
+
+
 def derive(pool, rng, design, *, oracle: bool) -> engine.CatPolicy:
     control = simulation.derive_exposure(design, policy(), pool, rng, oracle=oracle)
     return replace(policy(), sh_exposure=control)
@@ -158,9 +188,10 @@ def main() -> None:
     ap.add_argument("--bank", type=int, choices=(0, 1), default=None, help="only this bank")
     ap.add_argument("--aim", type=float, default=DESIGN.aim, help="K's overall aim")
     ap.add_argument("--band-aim", type=float, default=DESIGN.band_aim, help="K's band aim")
+    ap.add_argument("--stage-at", type=int, default=DESIGN.stage_at, help="the CAT's K stages")
     args = ap.parse_args()
     design = replace(DESIGN, aim=args.aim, band_aim=args.band_aim, examinees=args.sh_examinees,
-                     iterations=args.sh_iterations)  # fmt: skip
+                     iterations=args.sh_iterations, stage_at=args.stage_at)  # fmt: skip
     print(f"# {vars(args)}; {design}" + ("" if design == DESIGN else
           f"; NOT the platform's design {DESIGN}"), flush=True)  # fmt: skip
     for b, (name, spec) in enumerate(BANKS.items()):
@@ -194,6 +225,7 @@ def main() -> None:
                 designs["oracle, held to the band cap"] = (held, True)
         acc = {k: [] for k in designs}
         pooled = {k: [0.0, 0] for k in designs}  # exposure over every draw's candidates
+        sums = {k: 0 for k in designs}  # breakdown over every draw's candidates
         for d in range(args.draws):
             thetas = np.random.default_rng([args.seed, b, d, 0x7E]).normal(0, 1, args.examinees)
             for label, (pol, oracle) in designs.items():
@@ -204,6 +236,7 @@ def main() -> None:
                 pooled[label][0] += use
                 pooled[label][1] += n_b
                 acc[label].append(accuracy)
+                sums[label] = sums[label] + breakdown(run)
                 print(
                     f"draw {d} | {label} | accuracy {accuracy:.4f} | mean length "
                     f"{run.length.mean():.1f} | max exposure {overall:.3f} | band max "
@@ -219,6 +252,7 @@ def main() -> None:
                 f"({n_bands} bands >= {MIN_BAND}; in {where})",
                 flush=True,
             )
+        print(breakdown_table(name, sums), flush=True)
         for ref in (r for r in designs if r != "cat"):
             diff = np.array(acc["cat"]) - np.array(acc[ref])
             se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")

@@ -181,7 +181,7 @@ def _with_sympson_hetter(policy, pool, out, r_max, seed, examinees, iterations, 
         design.iterations,
         lambda cb: simulation.derive_exposure(design, policy, pool, rng, cb),
     )
-    bands = [f"k{b}" for b in range(len(k.edges) + 1)]
+    bands = [f"k{b}" for b in range(k.rows)]  # per band (then per band of the second stage)
     write_csv(out / "sympson_hetter.csv",
               [{"id": i, **dict(zip(bands, v, strict=True))} for i, v in k.k])  # fmt: skip
     return replace(policy, sh_exposure=k)

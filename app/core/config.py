@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     )
     exposure_examinees: int = Field(default=_DESIGN.examinees, ge=10, le=100_000)
     exposure_iterations: int = Field(default=_DESIGN.iterations, ge=1, le=50)
+    # with the band cap: the CAT's K kept apart for the first N scored items and the rest
+    # (0: one set; docs/PSYCHOMETRICS.md section 3)
+    exposure_stage_at: int = Field(default=_DESIGN.stage_at, ge=0, le=200)
     exposure_check_examinees: int = Field(default=2000, ge=10, le=100_000)
     exposure_seed: int = Field(default=16, ge=0)
     # Calibration runs (app/psychops/calibration_runs.py): an item with fewer responses keeps

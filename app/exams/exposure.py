@@ -38,6 +38,7 @@ def design_of(settings) -> simulation.ExposureDesign:
         band_cap=band,
         band_aim=None if band is None else round(band - settings.exposure_band_margin, 6),
         examinees=settings.exposure_examinees, iterations=settings.exposure_iterations,
+        stage_at=settings.exposure_stage_at if band is not None else 0,
     )  # fmt: skip
 
 

@@ -382,7 +382,7 @@ def _pick(
     sh_k = sh_u = None
     if prep.sh_k is not None and policy.sh_exposure is not None:
         at = est.theta if band_theta is None else band_theta
-        sh_k = prep.sh_k[policy.sh_exposure.band(at)]
+        sh_k = prep.sh_k[policy.sh_exposure.row(at, state.n_scored)]
         sh_u = _sh_uniforms(pool, state.seed)
     rng = selection.StepRandom(state.seed, len(state.item_ids))
     k = policy.randomesque_k

@@ -110,23 +110,36 @@ class ExposureControl:
     edges: B - 1 increasing cut points (logits); an estimate t is in band
     b = #{edges <= t}, so band 0 and band B - 1 are open-ended. k: (item id, (K_0 .. K_B-1))
     pairs, each K in [0, 1]; items not listed get 1 in every band. One band (edges ()) is
-    the classic unconditional rule. Hashable and JSON-safe through to_dict / from_value, so
-    it can be frozen on an attempt as opaque data.
+    the classic unconditional rule. stage_at > 0: two stages of the attempt, each with its
+    own K per band; an item's K are then (K_0 .. K_B-1) for attempts with fewer than
+    stage_at scored items and (K_B .. K_2B-1) from stage_at on (row(theta, n_scored)): the
+    candidates whose estimate only passes through a band early in the test draw on other
+    K than those who stay in it (docs/PSYCHOMETRICS.md 8.6). Hashable and JSON-safe through
+    to_dict / from_value, so it can be frozen on an attempt as opaque data.
     """
 
     edges: tuple[float, ...] = ()
     k: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    stage_at: int = 0
 
     def __post_init__(self) -> None:
         edges = tuple(float(e) for e in self.edges)
         k = tuple((str(i), tuple(float(x) for x in ks)) for i, ks in self.k)
         object.__setattr__(self, "edges", edges)
         object.__setattr__(self, "k", k)
+        object.__setattr__(self, "stage_at", int(self.stage_at))
         if list(edges) != sorted(set(edges)):
             raise ValueError("exposure band edges must increase")
+        if self.stage_at < 0:
+            raise ValueError("an exposure stage starts at 0 or more scored items")
         for _, ks in k:
-            if len(ks) != len(edges) + 1 or not all(0.0 <= x <= 1.0 for x in ks):
-                raise ValueError("each item needs one K in [0, 1] per exposure band")
+            if len(ks) != self.rows or not all(0.0 <= x <= 1.0 for x in ks):
+                raise ValueError("each item needs one K in [0, 1] per exposure band and stage")
+
+    @property
+    def rows(self) -> int:
+        """K per item: one per band, times two with stages."""
+        return (len(self.edges) + 1) * (2 if self.stage_at else 1)
 
     @classmethod
     def from_value(cls, value: Any) -> ExposureControl | None:
@@ -134,22 +147,27 @@ class ExposureControl:
         bands existed (a mapping or pairs of item id -> K)."""
         if value is None or isinstance(value, ExposureControl):
             return value
-        if isinstance(value, Mapping) and set(value) == {"edges", "k"}:
+        if isinstance(value, Mapping) and set(value) - {"stage_at"} == {"edges", "k"}:
             k = value["k"]
             pairs = k.items() if isinstance(k, Mapping) else k
-            return cls(tuple(value["edges"]), tuple((i, tuple(ks)) for i, ks in pairs))
+            return cls(tuple(value["edges"]), tuple((i, tuple(ks)) for i, ks in pairs),
+                       int(value.get("stage_at", 0)))  # fmt: skip
         pairs = value.items() if isinstance(value, Mapping) else value
         return cls(
             (), tuple((i, (x,) if isinstance(x, int | float) else tuple(x)) for i, x in pairs)
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """{"edges": [...], "k": {item id: [K per band]}}: JSON types only."""
-        return {"edges": list(self.edges), "k": {i: list(ks) for i, ks in self.k}}
+        """{"edges": [...], "k": {item id: [K per band (and stage)]}} and "stage_at" when
+        there are stages: JSON types only."""
+        out: dict[str, Any] = {"edges": list(self.edges), "k": {i: list(ks) for i, ks in self.k}}
+        if self.stage_at:
+            out["stage_at"] = self.stage_at
+        return out
 
     def matrix(self, ids: Sequence[str]) -> np.ndarray:
-        """(B, N) K per band for the pool's items (1 where not listed)."""
-        out = np.ones((len(self.edges) + 1, len(ids)))
+        """(rows, N) K per band (and stage) for the pool's items (1 where not listed)."""
+        out = np.ones((self.rows, len(ids)))
         where = {i: j for j, i in enumerate(ids)}
         for i, ks in self.k:
             j = where.get(i)
@@ -160,6 +178,11 @@ class ExposureControl:
     def band(self, theta: float) -> int:
         """The band of an estimate (logits)."""
         return int(np.searchsorted(np.asarray(self.edges), theta, side="right"))
+
+    def row(self, theta: float, n_scored: int) -> int:
+        """The row of matrix() that applies at an estimate after n_scored scored items."""
+        late = self.stage_at and n_scored >= self.stage_at
+        return self.band(theta) + (len(self.edges) + 1 if late else 0)
 
 
 @dataclass(frozen=True)

@@ -95,8 +95,8 @@ def run_attempt(
     really differ). Responses are Bernoulli(P(theta)) drawn from rng. If selected (N,) is
     given, each item that entered a Sympson-Hetter lottery is counted in it, once per
     candidate. If administered (B, N) is given, each administered operational item is counted
-    in the row of the band whose K applied to it (the estimate's band; the oracle's, its true
-    theta's): where an exposure came from, for derive_sympson_hetter.
+    in the row of the band (and stage) whose K applied to it (the estimate's band; the
+    oracle's, its true theta's): where an exposure came from, for derive_sympson_hetter.
     """
     state = engine.start_attempt(policy, pool, seed)
     decision = engine.stop_decision(state, policy)
@@ -111,7 +111,7 @@ def run_attempt(
         k_band = 0
         if administered is not None and policy.sh_exposure is not None:
             at = engine.current_estimate(state, policy).theta if band_theta is None else band_theta
-            k_band = policy.sh_exposure.band(at)
+            k_band = policy.sh_exposure.row(at, state.n_scored)
         item_id, tried = engine.select_with_trace(state, policy, pool, score, band_theta)
         if item_id is None:
             decision = StopDecision(True, StopReason.BANK_EXHAUSTED)
@@ -199,7 +199,9 @@ class ExposureDesign:
     band of the true theta, and a band's realised rate is the largest of some hundreds of
     binomial rates, so aiming at the caps overshoots them (docs/PSYCHOMETRICS.md 8.6).
     examinees, iterations: the derivation's simulation (with bands the sizes ramp up to
-    examinees, iteration_sizes).
+    examinees, iteration_sizes). stage_at: with bands, the CAT's K are kept apart for the
+    attempts' first stage_at scored items and for the rest (ExposureControl.stage_at; 0: one
+    set; the oracle, which applies its true band's K, keeps one set).
     """
 
     cap: float = 0.25
@@ -209,6 +211,7 @@ class ExposureDesign:
     band_edges: tuple[float, ...] = BAND_EDGES
     examinees: int = 2000
     iterations: int = 12
+    stage_at: int = 6
 
     def __post_init__(self) -> None:
         if not 0 < self.aim <= self.cap <= 1:
@@ -218,6 +221,8 @@ class ExposureDesign:
             raise ValueError("band_cap and band_aim come together")
         if cap is not None and aim is not None and not 0 < aim <= cap <= 1:
             raise ValueError("an exposure design needs 0 < band_aim <= band_cap <= 1")
+        if self.stage_at < 0:
+            raise ValueError("an exposure design's stage starts at 0 or more scored items")
 
     @property
     def conditional(self) -> bool:
@@ -225,7 +230,7 @@ class ExposureDesign:
 
     def unconditional(self) -> ExposureDesign:
         """The same design without the band cap (the reference "overall cap only")."""
-        return replace(self, band_cap=None, band_aim=None)
+        return replace(self, band_cap=None, band_aim=None, stage_at=0)
 
 
 def derive_exposure(
@@ -241,6 +246,7 @@ def derive_exposure(
         policy, pool, design.aim, rng, design.examinees, design.iterations, progress,
         band_edges=design.band_edges if design.conditional else (),
         r_band=design.band_aim if design.conditional else None, oracle=oracle,
+        stage_at=design.stage_at if design.conditional and not oracle else 0,
     )  # fmt: skip
 
 
@@ -271,6 +277,7 @@ def derive_sympson_hetter(
     band_edges: tuple[float, ...] = (),
     r_band: float | None = None,
     oracle: bool = False,
+    stage_at: int = 0,
 ) -> ExposureControl:
     """Sympson-Hetter exposure parameters K by iterative simulation, optionally conditional
     on ability bands (Stocking and Lewis, 1998), each exposure traced to the band whose K
@@ -296,29 +303,35 @@ def derive_sympson_hetter(
     N(0, 1) within each) in iteration_sizes(n_examinees, iterations). The rates are estimated
     from the simulation, so their sampling error is set by its size, not absorbed by a
     margin. Returns an ExposureControl (the value CatPolicy.sh_exposure takes; to_dict() is
-    its JSON form). oracle: derive them for the sequential oracle (run_attempt). progress
+    its JSON form). stage_at > 0 (the CAT with bands only): K per band of the estimate and per
+    stage of the attempt (ExposureControl.stage_at): c runs over the rows of both stages, each
+    administration is traced to the row that applied, and the rule above is unchanged.
+    oracle: derive them for the sequential oracle (run_attempt). progress
     gets the iterations done (a float, after every examinee: a stopping job stops between).
     """
     edges = tuple(float(e) for e in band_edges)
     if edges and r_band is None:
         raise ValueError("band_edges need r_band")
+    if stage_at and (oracle or not edges):
+        raise ValueError("stages are for the band-conditional control of the CAT")
     n_items, n_bands = len(pool.ids), len(edges) + 1
+    n_rows = n_bands * (2 if stage_at else 1)  # K rows: band of the K (and stage)
     target = r_max - margin
     band_target = (r_band if edges and r_band is not None else r_max) - margin
     # without bands: the classic rule exactly (K from 1, no growth limit, equal iterations)
-    k = np.full((n_bands, n_items), min(target, band_target) if edges else 1.0)
+    k = np.full((n_rows, n_items), min(target, band_target) if edges else 1.0)
     growth = GROWTH if edges else np.inf
     sizes = iteration_sizes(n_examinees, iterations) if edges else [n_examinees] * iterations
     shares = np.diff(special.ndtr(np.array([-np.inf, *edges, np.inf])))
     exact = oracle or not edges
     for it, size in enumerate(sizes):
-        current = replace(policy, sh_exposure=_exposure(pool.ids, edges, k))
+        current = replace(policy, sh_exposure=_exposure(pool.ids, edges, k, stage_at))
         thetas, weight = _derivation_thetas(rng, edges, size)
         band = np.searchsorted(np.asarray(edges), thetas, side="right")
         base = int(rng.integers(2**31))
         sim_rng, seed = np.random.default_rng([base, 0x51]), base * 1_000_003
-        flow = np.zeros((n_bands, n_bands, n_items))  # true band, band of the K, item
-        one = np.zeros((n_bands, n_items))
+        flow = np.zeros((n_bands, n_rows, n_items))  # true band, row of the K, item
+        one = np.zeros((n_rows, n_items))
         for e, theta in enumerate(thetas):
             one[:] = 0.0
             if exact:  # one K band per attempt (c = b): P(A_i) = P(S_i) K_ci exactly
@@ -336,13 +349,13 @@ def derive_sympson_hetter(
         ratio = band_target / np.maximum(p_adm, 1e-12)
         if edges:  # the open-ended outer bands are held by the overall cap only
             ratio[[0, -1]] = np.inf
-        factor = np.where(flow > 0, ratio[:, None, :], np.inf).min(axis=0)  # (B, N)
+        factor = np.where(flow > 0, ratio[:, None, :], np.inf).min(axis=0)  # (rows, N)
         raised = np.clip(k * np.minimum(factor, growth), 1e-6, 1.0)
         overall = np.einsum("b,bci,ci->i", shares, flow, raised / k)
         k = raised * np.where(overall > target, target / np.maximum(overall, 1e-12), 1.0)
         if progress is not None:
             progress(it + 1)
-    return _exposure(pool.ids, edges, k)
+    return _exposure(pool.ids, edges, k, stage_at)
 
 
 def _derivation_thetas(
@@ -360,10 +373,12 @@ def _derivation_thetas(
     return thetas, np.exp(-0.5 * thetas**2)
 
 
-def _exposure(ids: Sequence[str], edges: tuple[float, ...], k: np.ndarray) -> ExposureControl:
+def _exposure(
+    ids: Sequence[str], edges: tuple[float, ...], k: np.ndarray, stage_at: int = 0
+) -> ExposureControl:
     """ExposureControl listing only the items with some K below 1."""
     rows = [(i, tuple(k[:, j].tolist())) for j, i in enumerate(ids) if (k[:, j] < 1.0).any()]
-    return ExposureControl(edges, tuple(rows))
+    return ExposureControl(edges, tuple(rows), stage_at)
 
 
 def best_fixed_form(pool: ItemPool, length: int, theta0: float) -> np.ndarray:

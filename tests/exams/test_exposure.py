@@ -137,7 +137,8 @@ def test_the_live_exposure_bench_derives_with_the_platform_s_own_settings(tmp_pa
 def test_the_sequential_oracle_bench_evaluates_the_platform_s_exposure_design():
     """bench/bench_sequential_oracle.py measures the design pool revisions are derived for in
     production: the object design_of builds from the settings, whose defaults are
-    simulation.ExposureDesign's (band cap 0.30 per band of width 0.5, aims 0.24 / 0.22)."""
+    simulation.ExposureDesign's (band cap 0.30 per band of width 0.5, aims 0.24 / 0.22, the
+    CAT's K apart before and from 6 scored items)."""
     import importlib.util
 
     from app.core.config import ROOT
@@ -150,8 +151,9 @@ def test_the_sequential_oracle_bench_evaluates_the_platform_s_exposure_design():
     spec.loader.exec_module(bench)
     assert bench.DESIGN == exposure.design_of(Settings()) == ExposureDesign()
     assert bench.DESIGN.conditional and bench.DESIGN.band_edges == bench.EDGES
+    assert bench.DESIGN.stage_at == Settings().exposure_stage_at == 6
     off = exposure.design_of(Settings(exposure_band_target=0))
-    assert not off.conditional and off.unconditional() == off
+    assert not off.conditional and off.unconditional() == off and off.stage_at == 0
 
 
 def test_exposure_settings_that_aim_at_nothing_are_refused_at_start():
@@ -162,3 +164,33 @@ def test_exposure_settings_that_aim_at_nothing_are_refused_at_start():
         Settings(exposure_band_target=0.2, exposure_band_margin=0.2)
     with pytest.raises(ValidationError, match="WMI_EXPOSURE_MARGIN"):
         Settings(exposure_target=0.1, exposure_margin=0.1)
+
+
+def test_the_sequential_oracle_bench_breaks_errors_and_length_down_by_band():
+    """The bench's per-band breakdown counts candidates, misclassifications and items in the
+    band of each candidate's true theta (a candidate at the cut that passes is right)."""
+    import importlib.util
+
+    import numpy as np
+
+    from app.core.config import ROOT
+    from app.psychometrics.simulation import CatRun
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_sequential_oracle", ROOT / "bench" / "bench_sequential_oracle.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    theta = np.array([-2.0, -0.1, -0.1, 0.0, 0.3, 1.2])
+    passed = np.array([False, True, False, True, False, True])
+    length = np.array([10, 60, 50, 40, 30, 12])
+    run = CatRun(theta, theta, np.ones(6), passed, length, ("x",) * 6, [], np.zeros(1))
+    got = bench.breakdown(run)
+    at = {b: i for i, b in enumerate(bench.BREAKDOWN[:-1])}
+    assert got[0].sum() == 6 and got[1].sum() == 2 and got[2].sum() == length.sum()
+    assert got[:, at[-0.25]].tolist() == [2, 1, 110]  # -0.1 twice, one passed wrongly
+    assert got[:, at[0.0]].tolist() == [1, 0, 40]  # the cut itself passes
+    assert got[:, at[0.25]].tolist() == [1, 1, 30]
+    assert got[:, at[-np.inf]].tolist() == [1, 0, 10]
+    table = bench.breakdown_table("bank", {"cat": got, "oracle": got})
+    assert "[-0.25, 0.0) | 2 | 50.0, 55.0 | 50.0, 55.0" in table

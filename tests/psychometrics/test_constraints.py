@@ -215,6 +215,38 @@ def test_exposure_control_round_trips_and_reads_the_unconditional_form(policy):
         ExposureControl((0.0,), (("X", (0.5,)),))  # one K for two bands
 
 
+def test_exposure_control_with_stages_round_trips_and_picks_the_row_of_the_stage(policy):
+    """K per band and per stage: (K_0 .. K_B-1) before stage_at scored items, (K_B ..
+    K_2B-1) from then on; the stored form keeps stage_at, the form before stages reads as one."""
+    control = ExposureControl((0.0,), (("OP-001", (1.0, 0.5, 0.25, 0.0)),), stage_at=6)
+    assert control.to_dict()["stage_at"] == 6 and "stage_at" not in ExposureControl().to_dict()
+    frozen = replace(policy, sh_exposure=control.to_dict())
+    assert frozen.sh_exposure == control
+    assert CatPolicy.from_dict(frozen.to_dict()) == frozen
+    assert control.rows == 4 and control.matrix(["OP-001", "X"])[:, 1].tolist() == [1.0] * 4
+    assert [control.row(t, n) for t, n in ((-1, 0), (1, 5), (-1, 6), (1, 40))] == [0, 1, 2, 3]
+    with pytest.raises(ValueError):
+        ExposureControl((0.0,), (("X", (0.5, 0.5)),), stage_at=6)  # one stage's K only
+    with pytest.raises(ValueError):
+        ExposureControl((0.0,), (), stage_at=-1)
+
+
+def test_the_stage_of_the_attempt_picks_the_exposure_parameters(bank300):
+    """An item barred (K = 0) in the first stage only is not given before stage_at scored
+    items and is given from then on; barred in the second stage only, the reverse."""
+    policy = CatPolicy(min_items=5, max_items=5, ci_rule=False)
+    start = engine.start_attempt(policy, bank300, 4)
+    best = engine.select_next(start, policy, bank300)
+    early = replace(policy, sh_exposure=ExposureControl((), ((best, (0, 1)),), stage_at=1))
+    late = replace(policy, sh_exposure=ExposureControl((), ((best, (1, 0)),), stage_at=1))
+    assert engine.select_next(start, early, bank300) != best
+    assert engine.select_next(start, late, bank300) == best
+    fields = {k: v for k, v in start.__dict__.items() if not k.startswith("_")}
+    one_scored = AttemptState(**{**fields, "n_scored": 1})  # same estimate, second stage
+    assert engine.select_next(one_scored, early, bank300) == best
+    assert engine.select_next(one_scored, late, bank300) != best
+
+
 def test_the_band_of_the_estimate_picks_the_exposure_parameters(bank300):
     """An item barred (K = 0) only in the band of the current estimate is not given; barred
     only in the other bands, it is."""
@@ -285,6 +317,33 @@ def test_the_derivation_traces_each_exposure_to_the_band_whose_k_applied():
         else:  # the estimate starts at 0 (band 2) and climbs towards 1.5 (band 3)
             assert 2 in rows and rows <= {1, 2, 3}
     assert simulation.iteration_sizes(2000, 12) == [500] * 4 + [1000] * 4 + [2000] * 4
+    staged = replace(policy, sh_exposure=ExposureControl(edges, (), stage_at=5))
+    counts = np.zeros((2 * (len(edges) + 1), len(pool.ids)))
+    _, state = simulation.run_attempt(
+        staged, pool, 1.5, 5, np.random.default_rng(1), administered=counts
+    )  # the first 5 items in the rows of the first stage, the other 7 in the second's
+    assert counts[: len(edges) + 1].sum() == 5 and counts[len(edges) + 1 :].sum() == 7
+
+
+def test_staged_exposure_parameters_are_derived_per_band_and_stage():
+    """With stage_at the derivation sets one K per band and stage (2B per item), traced to
+    the row that applied; only the CAT's band-conditional control has stages."""
+    pool = simulation.generate_bank(np.random.default_rng(2), 150, ("A",), np.array([1.0]))
+    policy = CatPolicy(min_items=8, max_items=8, ci_rule=False)
+    design = simulation.ExposureDesign(aim=0.5, cap=0.5, band_cap=0.3, band_aim=0.3,
+                                       band_edges=(0.0, 0.5), examinees=200, iterations=3,
+                                       stage_at=4)  # fmt: skip
+    control = simulation.derive_exposure(design, policy, pool, np.random.default_rng(4))
+    assert control.stage_at == 4 and control.rows == 6
+    assert control.k and all(len(ks) == 6 for _, ks in control.k)
+    k = control.matrix(pool.ids)
+    assert not np.array_equal(k[:3], k[3:])  # the two stages' K are derived apart
+    oracle = simulation.derive_exposure(design, policy, pool, np.random.default_rng(4), oracle=True)
+    assert oracle.stage_at == 0 and oracle.rows == 3
+    assert design.unconditional().stage_at == 0
+    with pytest.raises(ValueError, match="stages"):
+        simulation.derive_sympson_hetter(policy, pool, 0.5, np.random.default_rng(4), 10, 1,
+                                         stage_at=4)  # fmt: skip
 
 
 def test_a_pretest_item_never_takes_the_fact_a_domain_needs_to_fill_its_quota():

@@ -36,7 +36,9 @@ cat - oracle with its standard error over the draws, against each oracle.
         [--examinees 5000] [--draws 5] [--bank 0|1]
 
 --aim, --band-aim, --stage-at, --sh-examinees and --sh-iterations replace the design's values
-for experiments; the output then says that it is not the platform's design.
+for experiments; the output then says that it is not the platform's design. --derive-seed N
+draws the derivations' simulation (of the CAT and every oracle) from another seed: the same
+design, another draw of its K.
 """
 
 from __future__ import annotations
@@ -156,7 +158,10 @@ def derive(pool, rng, design, *, oracle: bool) -> engine.CatPolicy:
 HELD_STEP, HELD_STEPS = 0.01, 4  # the held oracle's band aim: lowered by 0.01, at most 4 times
 
 
-def held_oracle(pool, design, first: engine.CatPolicy, *, seed: int, bank: int, examinees: int):
+def held_oracle(
+    pool, design, first: engine.CatPolicy, *, seed: int, bank: int, examinees: int,
+    draw: tuple[int, ...] = (),
+):  # fmt: skip
     """The oracle held to the band cap in effect, not only in its aim: from the design's band
     aim (its policy `first`, already derived), lower the oracle's band aim by HELD_STEP until
     a calibration run (examinees fresh candidates, apart from the judged draws) keeps every
@@ -168,7 +173,7 @@ def held_oracle(pool, design, first: engine.CatPolicy, *, seed: int, bank: int, 
     for step in range(HELD_STEPS + 1):
         if step:
             aim = round(aim - HELD_STEP, 4)
-            rng = np.random.default_rng([seed, bank, 0x0A, step])
+            rng = np.random.default_rng([seed, bank, 0x0A, step, *draw])
             pol = derive(pool, rng, replace(design, band_aim=aim), oracle=True)
         run = simulation.simulate_cat(pol, pool, thetas, seed=7000 + 100 * bank + step, oracle=True)
         overall, band_max, _, _ = exposure(*usage(run, len(pool.ids)))
@@ -189,6 +194,7 @@ def main() -> None:
     ap.add_argument("--aim", type=float, default=DESIGN.aim, help="K's overall aim")
     ap.add_argument("--band-aim", type=float, default=DESIGN.band_aim, help="K's band aim")
     ap.add_argument("--stage-at", type=int, default=DESIGN.stage_at, help="the CAT's K stages")
+    ap.add_argument("--derive-seed", type=int, default=0, help="another draw of the derivations")
     args = ap.parse_args()
     design = replace(DESIGN, aim=args.aim, band_aim=args.band_aim, examinees=args.sh_examinees,
                      iterations=args.sh_iterations, stage_at=args.stage_at)  # fmt: skip
@@ -201,7 +207,8 @@ def main() -> None:
         bank_rng = np.random.default_rng([args.seed, b])
         pool = simulation.generate_bank(bank_rng, 300, DOMAINS, WEIGHTS, enemy_share=0.3, **spec)
         assert engine.pool_problems(policy(), pool) == []
-        sh_rng = np.random.default_rng([args.seed, b, 0x5E])
+        draw = (args.derive_seed,) if args.derive_seed else ()  # the derivations' draw
+        sh_rng = np.random.default_rng([args.seed, b, 0x5E, *draw])
         designs = {
             "cat": (derive(pool, sh_rng, design, oracle=False), False),
             "oracle, band cap": (derive(pool, sh_rng, design, oracle=True), True),
@@ -214,7 +221,7 @@ def main() -> None:
         if design.conditional:
             held, aim, trail = held_oracle(
                 pool, design, designs["oracle, band cap"][0], seed=args.seed, bank=b,
-                examinees=args.examinees,
+                examinees=args.examinees, draw=draw,
             )  # fmt: skip
             tried = "; ".join(f"aim {a:.2f}: max {o:.3f}, band max {m:.3f}" for a, o, m in trail)
             held_in = trail[-1][2] <= design.band_cap and trail[-1][1] <= design.cap

@@ -134,21 +134,28 @@ def test_the_live_exposure_bench_derives_with_the_platform_s_own_settings(tmp_pa
     assert used.database_url == f"sqlite:///{tmp_path / 'bench.db'}"
 
 
-def test_the_sequential_oracle_bench_evaluates_the_platform_s_exposure_design():
-    """bench/bench_sequential_oracle.py measures the design pool revisions are derived for in
-    production: the object design_of builds from the settings, whose defaults are
-    simulation.ExposureDesign's (band cap 0.30 per band of width 0.5, aims 0.24 / 0.22, the
-    CAT's K apart before and from 6 scored items)."""
+def _oracle_bench():
+    """bench/bench_sequential_oracle.py as a module (bench/ is not a package)."""
     import importlib.util
 
     from app.core.config import ROOT
-    from app.psychometrics.simulation import ExposureDesign
 
     spec = importlib.util.spec_from_file_location(
         "bench_sequential_oracle", ROOT / "bench" / "bench_sequential_oracle.py"
     )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_the_sequential_oracle_bench_evaluates_the_platform_s_exposure_design():
+    """bench/bench_sequential_oracle.py measures the design pool revisions are derived for in
+    production: the object design_of builds from the settings, whose defaults are
+    simulation.ExposureDesign's (band cap 0.30 per band of width 0.5, aims 0.24 / 0.22, the
+    CAT's K apart before and from 6 scored items)."""
+    from app.psychometrics.simulation import ExposureDesign
+
+    bench = _oracle_bench()
     assert bench.DESIGN == exposure.design_of(Settings()) == ExposureDesign()
     assert bench.DESIGN.conditional and bench.DESIGN.band_edges == bench.EDGES
     assert bench.DESIGN.stage_at == Settings().exposure_stage_at == 6
@@ -169,18 +176,11 @@ def test_exposure_settings_that_aim_at_nothing_are_refused_at_start():
 def test_the_sequential_oracle_bench_breaks_errors_and_length_down_by_band():
     """The bench's per-band breakdown counts candidates, misclassifications and items in the
     band of each candidate's true theta (a candidate at the cut that passes is right)."""
-    import importlib.util
-
     import numpy as np
 
-    from app.core.config import ROOT
     from app.psychometrics.simulation import CatRun
 
-    spec = importlib.util.spec_from_file_location(
-        "bench_sequential_oracle", ROOT / "bench" / "bench_sequential_oracle.py"
-    )
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _oracle_bench()
     theta = np.array([-2.0, -0.1, -0.1, 0.0, 0.3, 1.2])
     passed = np.array([False, True, False, True, False, True])
     length = np.array([10, 60, 50, 40, 30, 12])

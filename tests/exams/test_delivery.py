@@ -371,3 +371,70 @@ def test_attempts_under_one_policy_share_the_engine_arrays(session, clock):
     for user, attempt in zip(users, attempts, strict=True):
         fx.answer(session, user, clock, attempt.id, correct=True)
     assert len(parts[0][1]._cache["policy"]) == 1
+
+
+def test_a_start_and_an_answer_stamping_the_same_item_do_not_deadlock(session, clock, app):
+    """Every transaction stamps an item's first delivery before it appends to the audit chain.
+    A start used to append first and stamp its first item after; an answer stamps its next
+    item, then appends. When both stamped the same new item at once, each waited for the
+    other (PostgreSQL aborted one: "deadlock detected"; CI's kill -9 test, 2026-12-07). Here
+    an answer's transaction holds the stamp of a start's first item while the start runs; the
+    answer appends only once the start waits on a lock, and both must commit."""
+    from sqlalchemy import text, update
+
+    from app.core import audit, db
+    from app.itembank import service as itembank
+
+    probe = fx.start(session, make_user(session), clock, seed=5)
+    first = probe.pending_item_id
+    session.exec(update(ItemVersion).where(ItemVersion.id == first).values(first_delivered_at=None))
+    session.commit()
+    itembank._MARKED.clear()  # this process would otherwise skip a stamp it has committed
+    other = make_user(session)
+    stamped, done, errors = threading.Event(), [], []
+    postgres = app.state.engine.dialect.name == "postgresql"
+
+    def waiting_on_a_lock(s) -> bool:  # the start is blocked (on our stamp, or on SQLite's lock)
+        if not postgres:
+            return True
+        sql = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        return bool(s.connection().execute(text(sql)).scalar())
+
+    def answer():
+        try:
+            with Session(app.state.engine) as s:
+                itembank.mark_delivered(s, first, clock())  # the stamp, not committed yet
+                stamped.set()
+                with Session(app.state.engine) as watch:
+                    for _ in range(200):
+                        if waiting_on_a_lock(watch):
+                            break
+                        threading.Event().wait(0.05)
+                audit.record(s, action="test.answer", at=clock(), actor_id=None, subject="x")
+                db.commit(s)
+                done.append("answer")
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    def start():
+        stamped.wait(30)
+        try:
+            with Session(app.state.engine, expire_on_commit=False) as s:
+                fx.start(s, other, clock, seed=5)
+                done.append("start")
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=f) for f in (answer, start)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert sorted(done) == ["answer", "start"]
+    assert (
+        session.exec(select(ExamAttempt).where(ExamAttempt.user_id == other.id))
+        .one()
+        .pending_item_id
+        == first
+    )  # the same first item: the two did stamp the same row
